@@ -1,0 +1,360 @@
+//! Generates the Rust client from `openapi/webhooks.yaml` into
+//! `$OUT_DIR/sinch_api.rs`, included by `src/generated.rs`.
+//!
+//! Three parts are written, all derived from the spec:
+//! 1. progenitor's types and builder-style client;
+//! 2. open enums (`generated::enums`) for every string enum schema: progenitor
+//!    only makes closed enums, and a response carrying a trigger newer than the
+//!    crate must not fail to decode;
+//! 3. `generated::spec`: constants for every limit the spec carries
+//!    (`maxLength`, required lists and the `x-` extensions), which the
+//!    validator uses instead of retyping them.
+//!
+//! A bad spec fails the build with one message naming the file and the
+//! problem, never a panic backtrace.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+// Shared with `cargo xtask codegen --check`.
+#[path = "xtask/src/lint.rs"]
+#[allow(dead_code)]
+mod lint;
+
+const SPEC: &str = "openapi/webhooks.yaml";
+/// Where the open enums live (they replace progenitor's closed ones).
+const OPEN_ENUM_MODULE: &str = "crate::generated::enums";
+
+fn main() {
+    println!("cargo::rerun-if-changed={SPEC}");
+    println!("cargo::rerun-if-changed=build.rs");
+    if let Err(message) = run() {
+        // One readable paragraph instead of a panic. `cargo::error` fails the
+        // build by itself; exiting 0 keeps cargo from adding its own noise.
+        println!("cargo::error={SPEC}: {}", message.replace('\n', " "));
+    }
+}
+
+fn run() -> Result<(), String> {
+    let text = std::fs::read_to_string(SPEC).map_err(|e| format!("cannot read the spec: {e}"))?;
+    let raw: Value = serde_norway::from_str(&text).map_err(|e| format!("invalid YAML: {e}"))?;
+    let problems = lint::generation_problems(&raw);
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let spec: openapiv3::OpenAPI = serde_json::from_value(raw.clone())
+        .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+
+    let schemas = raw
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .ok_or("no components.schemas")?;
+    let enums: BTreeMap<&str, Vec<String>> = schemas
+        .iter()
+        .filter_map(|(name, s)| string_enum(s).map(|values| (name.as_str(), values)))
+        .collect();
+
+    let mut settings = progenitor::GenerationSettings::new();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged)
+        // Each request carries its own context (credentials, the response
+        // status seen by the hooks); see `src/transport.rs`.
+        .with_inner_type(quote!(crate::transport::RequestContext))
+        .with_hooks(progenitor::HooksMode::Expected)
+        .with_derive("PartialEq")
+        .with_derive("schemars::JsonSchema");
+    // Every `format: password` string becomes `crate::secret::Secret`, whose
+    // `Debug` is redacted: generated `Debug` would print secrets in full.
+    settings.with_conversion(
+        schemars::schema::SchemaObject {
+            instance_type: Some(schemars::schema::InstanceType::String.into()),
+            format: Some("password".to_owned()),
+            ..Default::default()
+        },
+        "crate::secret::Secret",
+        [progenitor::TypeImpl::Display].into_iter(),
+    );
+    for name in enums.keys() {
+        settings.with_replacement(
+            *name,
+            format!("{OPEN_ENUM_MODULE}::{name}"),
+            [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
+        );
+    }
+    let client = progenitor::Generator::new(&settings)
+        .generate_tokens(&spec)
+        .map_err(|e| format!("progenitor could not generate the client: {e}"))?;
+
+    let enum_items = enums.iter().map(|(name, values)| {
+        let description = schemas[*name].get("description").and_then(Value::as_str);
+        open_enum(name, description, values)
+    });
+    let constants = spec_constants(schemas)?;
+    let version = spec.info.version.as_str();
+    let file = quote! {
+        #client
+
+        /// Open enums generated from the spec's string enums.
+        ///
+        /// Each has one variant per value the spec lists and `Unknown(String)`
+        /// for anything else, so a value Sinch adds later decodes, compares and
+        /// serialises back unchanged instead of failing the whole response.
+        pub mod enums {
+            #(#enum_items)*
+        }
+
+        /// Limits and facts read from the spec at build time.
+        pub mod spec {
+            /// `info.version` of the spec.
+            pub const API_VERSION: &str = #version;
+            #constants
+        }
+    };
+    let syntax: syn::File =
+        syn::parse2(file).map_err(|e| format!("generated code does not parse: {e}"))?;
+    let code = format!(
+        "// @generated by build.rs from {SPEC}. Do not edit: change the spec and run `cargo xtask codegen`.\n\n{}",
+        prettyplease::unparse(&syntax)
+    );
+    let out = std::env::var("OUT_DIR").map_err(|e| format!("OUT_DIR: {e}"))?;
+    let path = Path::new(&out).join("sinch_api.rs");
+    // Leave the file alone when nothing changed, so dependents are not rebuilt.
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(code.as_str()) {
+        std::fs::write(&path, code).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn string_enum(schema: &Value) -> Option<Vec<String>> {
+    if schema.get("type").and_then(Value::as_str) != Some("string") {
+        return None;
+    }
+    let values = schema.get("enum")?.as_array()?;
+    values
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// `MESSAGE_DELIVERY` → `MessageDelivery`.
+fn variant_name(value: &str) -> String {
+    value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            first
+                .into_iter()
+                .chain(chars.map(|c| c.to_ascii_lowercase()))
+                .collect::<String>()
+        })
+        .collect()
+}
+
+/// `ClientCredentials` → `CLIENT_CREDENTIALS`.
+fn screaming(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_uppercase());
+        } else {
+            out.push('_');
+        }
+    }
+    out
+}
+
+fn open_enum(name: &str, description: Option<&str>, values: &[String]) -> TokenStream {
+    let ident = format_ident!("{name}");
+    let doc = description.unwrap_or(name);
+    let variants: Vec<_> = values
+        .iter()
+        .map(|v| format_ident!("{}", variant_name(v)))
+        .collect();
+    let variant_docs = values.iter().map(|v| format!("`{v}`"));
+    let first = &variants[0];
+    let example_value = &values[0];
+    let example = format!(
+        "```\nuse sinch_conversation::{name};\n\nlet known: {name} = \"{example_value}\".parse().unwrap();\nassert_eq!(known, {name}::{first});\nlet newer = {name}::from(\"SOMETHING_NEWER\");\nassert_eq!(newer, {name}::Unknown(\"SOMETHING_NEWER\".into()));\nassert_eq!(newer.as_str(), \"SOMETHING_NEWER\");\n```"
+    );
+    quote! {
+        #[doc = #doc]
+        ///
+        /// Values this crate does not know decode to `Unknown` and serialise
+        /// back unchanged. Build values with `From<&str>`/`parse` rather than
+        /// writing `Unknown(..)` yourself, so known values get their variant.
+        ///
+        #[doc = #example]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum #ident {
+            #(
+                #[doc = #variant_docs]
+                #variants,
+            )*
+            /// A value this version of the crate does not know, kept verbatim.
+            Unknown(::std::string::String),
+        }
+
+        impl #ident {
+            /// Every value the spec lists, in the spec's order.
+            pub const KNOWN: &'static [Self] = &[#(Self::#variants),*];
+
+            /// The wire value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #(Self::#variants => #values,)*
+                    Self::Unknown(other) => other.as_str(),
+                }
+            }
+
+            /// `false` for [`Self::Unknown`].
+            pub fn is_known(&self) -> bool {
+                !matches!(self, Self::Unknown(_))
+            }
+        }
+
+        impl ::std::convert::From<&str> for #ident {
+            fn from(value: &str) -> Self {
+                match value {
+                    #(#values => Self::#variants,)*
+                    other => Self::Unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl ::std::convert::From<::std::string::String> for #ident {
+            fn from(value: ::std::string::String) -> Self {
+                match Self::from(value.as_str()) {
+                    Self::Unknown(_) => Self::Unknown(value),
+                    known => known,
+                }
+            }
+        }
+
+        impl ::std::str::FromStr for #ident {
+            type Err = ::std::convert::Infallible;
+            fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+                Ok(Self::from(value))
+            }
+        }
+
+        impl ::std::fmt::Display for #ident {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::serde::Serialize for #ident {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for #ident {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                ::std::string::String::deserialize(deserializer).map(Self::from)
+            }
+        }
+
+        impl ::schemars::JsonSchema for #ident {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                #name.into()
+            }
+
+            fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+                ::schemars::json_schema!({
+                    "type": "string",
+                    "description": #doc,
+                    "enum": [#(#values),*],
+                })
+            }
+        }
+    }
+}
+
+/// Constants for each limit in `components.schemas`, named
+/// `<SCHEMA>[_<PROPERTY>]_<KEYWORD>`.
+fn spec_constants(schemas: &serde_json::Map<String, Value>) -> Result<TokenStream, String> {
+    let mut items = Vec::new();
+    for (schema_name, schema) in schemas {
+        let mut places = vec![(screaming(schema_name), schema_name.clone(), schema)];
+        if let Some(required) = schema.get("required").and_then(Value::as_array) {
+            let ident = format_ident!("{}_REQUIRED", screaming(schema_name));
+            let fields: Vec<&str> = required.iter().filter_map(Value::as_str).collect();
+            let doc = format!("`required` of `{schema_name}`.");
+            items.push(quote!(#[doc = #doc] pub const #ident: &[&str] = &[#(#fields),*];));
+        }
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (prop, prop_schema) in props {
+                places.push((
+                    format!("{}_{}", screaming(schema_name), prop.to_uppercase()),
+                    format!("{schema_name}.{prop}"),
+                    prop_schema,
+                ));
+            }
+        }
+        for (prefix, place, s) in places {
+            if let Some(n) = s.get("maxLength").and_then(Value::as_u64) {
+                let ident = format_ident!("{prefix}_MAX_LENGTH");
+                let n = n as usize;
+                let doc = format!("`maxLength` of `{place}` (in characters).");
+                items.push(quote!(#[doc = #doc] pub const #ident: usize = #n;));
+            }
+            if let Some(list) = s.get("x-forbidden-host-patterns") {
+                let patterns = strings(list, place.as_str(), "x-forbidden-host-patterns")?;
+                let ident = format_ident!("{prefix}_FORBIDDEN_HOST_PATTERNS");
+                let doc = format!(
+                    "`x-forbidden-host-patterns` of `{place}`: `*` stands for one DNS label."
+                );
+                items.push(quote!(#[doc = #doc] pub const #ident: &[&str] = &[#(#patterns),*];));
+            }
+            if let Some(list) = s.get("x-refused-values") {
+                let values = strings(list, place.as_str(), "x-refused-values")?;
+                let ident = format_ident!("{prefix}_REFUSED_VALUES");
+                let doc =
+                    format!("`x-refused-values` of `{place}`: listed values that cause errors.");
+                items.push(quote!(#[doc = #doc] pub const #ident: &[&str] = &[#(#values),*];));
+            }
+            if let Some(v) = s.get("x-server-default") {
+                let v = v
+                    .as_str()
+                    .ok_or_else(|| format!("{place}: x-server-default must be a string"))?;
+                let ident = format_ident!("{prefix}_SERVER_DEFAULT");
+                let doc = format!(
+                    "`x-server-default` of `{place}`: what Sinch assumes when it is omitted."
+                );
+                items.push(quote!(#[doc = #doc] pub const #ident: &str = #v;));
+            }
+            if let Some(range) = s.get("x-expires-in-range") {
+                let pair = range
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_u64).collect::<Vec<_>>());
+                let Some([min, max]) = pair.as_deref() else {
+                    return Err(format!(
+                        "{place}: x-expires-in-range must be [min, max] in seconds"
+                    ));
+                };
+                let ident = format_ident!("{prefix}_EXPIRES_IN_RANGE");
+                let doc = format!("`x-expires-in-range` of `{place}`: seconds, inclusive.");
+                items.push(quote!(#[doc = #doc] pub const #ident: (u64, u64) = (#min, #max);));
+            }
+        }
+    }
+    Ok(quote!(#(#items)*))
+}
+
+fn strings(list: &Value, place: &str, keyword: &str) -> Result<Vec<String>, String> {
+    list.as_array()
+        .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_owned)).collect())
+        .ok_or_else(|| format!("{place}: {keyword} must be a list of strings"))
+}
