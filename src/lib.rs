@@ -1,9 +1,24 @@
-//! Sinch Conversation API webhooks.
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
+
+mod auth;
+mod client;
+mod error;
 mod generated;
+mod retry;
 mod secret;
 mod transport;
 pub mod types;
-pub use generated::enums::*;
+pub mod validate;
+
+pub use client::{Client, ClientBuilder, CreateWebhook, Region, env};
+pub use error::{
+    ApiError, AuthError, ConfigError, DecodeError, Error, ErrorDetail, TransportError,
+};
+pub use generated::enums::{TokenRequestType, WebhookTargetType, WebhookTrigger};
 pub use generated::spec;
+pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use types::Webhook;
+pub use validate::{NewClientCredentials, NewWebhook, ValidationErrors};

@@ -15,7 +15,7 @@ use std::fmt;
 /// assert_eq!(format!("{secret:?} {secret}"), "Secret(***) ***");
 /// assert_eq!(secret.expose(), "hunter2");
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[derive(Clone, Default, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 

@@ -1,0 +1,658 @@
+//! The configured client and the create-webhook request builder.
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::Instrument as _;
+
+use crate::auth::{self, Auth, TokenSource};
+use crate::error::{ConfigError, Error};
+use crate::generated;
+use crate::retry::RetryPolicy;
+use crate::secret::Secret;
+use crate::transport::{self, RequestContext};
+use crate::types::{CreateWebhookRequest, Webhook};
+use crate::validate::{self, NewClientCredentials, NewWebhook, ValidationErrors};
+use crate::{WebhookTargetType, WebhookTrigger};
+
+/// The region a Conversation app lives in. Requests must go to the app's
+/// region; there is no safe default.
+///
+/// ```
+/// use sinch_conversation::Region;
+///
+/// let region: Region = "EU".parse()?;
+/// assert_eq!(region.base_url(), "https://eu.conversation.api.sinch.com");
+/// assert!("mars".parse::<Region>().is_err());
+/// # Ok::<(), sinch_conversation::ConfigError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Region {
+    /// United States.
+    Us,
+    /// Europe.
+    Eu,
+    /// Brazil.
+    Br,
+}
+
+impl Region {
+    /// Every region, in the spec's order.
+    pub const ALL: [Region; 3] = [Region::Us, Region::Eu, Region::Br];
+
+    /// The region's code: `us`, `eu` or `br`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Region::Us => "us",
+            Region::Eu => "eu",
+            Region::Br => "br",
+        }
+    }
+
+    /// `https://{region}.conversation.api.sinch.com`.
+    pub fn base_url(self) -> String {
+        format!("https://{}.conversation.api.sinch.com", self.as_str())
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Region {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        Region::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| ConfigError::new("region", format!("{s:?} is not one of us, eu, br")))
+    }
+}
+
+/// A client for the Conversation API webhooks.
+///
+/// Cheap to clone (an `Arc`), `Send + Sync`: build one per service and share
+/// it; clones share the connection pool and the OAuth2 token cache.
+///
+/// ```
+/// use sinch_conversation::{Client, Region};
+///
+/// let client = Client::builder()
+///     .project_id("my-project")
+///     .region(Region::Eu)
+///     .oauth2("key-id", "key-secret")
+///     .build()?;
+/// assert!(!format!("{client:?}").contains("key-secret"));
+/// # Ok::<(), sinch_conversation::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    project_id: String,
+    base_url: String,
+    http: reqwest::Client,
+    auth: Auth,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("project_id", &self.inner.project_id)
+            .field("base_url", &self.inner.base_url)
+            .field("auth", &self.inner.auth)
+            .field("retry", &self.inner.retry)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A builder; see [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment; see
+    /// [`ClientBuilder::from_env`].
+    pub fn from_env() -> Result<Client, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// The project this client works on.
+    pub fn project_id(&self) -> &str {
+        &self.inner.project_id
+    }
+
+    /// The API base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// Starts a create-webhook request for `app_id` delivering to `target`.
+    ///
+    /// `target_type` is `HTTP` unless you set it: Sinch's own default is
+    /// `DISMISS`, a webhook that silently receives nothing.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), sinch_conversation::Error> {
+    /// use sinch_conversation::{Client, NewClientCredentials, WebhookTrigger};
+    ///
+    /// let client = Client::from_env()?;
+    /// let webhook = client
+    ///     .create_webhook("01APP", "https://example.com/sinch")
+    ///     .triggers([WebhookTrigger::MessageInbound, WebhookTrigger::MessageDelivery])
+    ///     .secret("sign-with-this")
+    ///     .client_credentials(NewClientCredentials::new("id", "secret", "https://auth.example.com/token"))
+    ///     .send()
+    ///     .await?;
+    /// println!("created {:?}", webhook.id);
+    /// # Ok(()) }
+    /// ```
+    pub fn create_webhook(
+        &self,
+        app_id: impl Into<String>,
+        target: impl Into<String>,
+    ) -> CreateWebhook<'_> {
+        CreateWebhook {
+            client: self,
+            webhook: NewWebhook::new(app_id, target),
+        }
+    }
+
+    async fn send_create(&self, body: CreateWebhookRequest) -> Result<Webhook, Error> {
+        let inner = &*self.inner;
+        let span = tracing::info_span!(
+            "sinch.request",
+            operation = "create_webhook",
+            method = "POST",
+            path = %format_args!("/v1/projects/{}/webhooks", inner.project_id),
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+            retries = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = async {
+            let mut retries = 0;
+            let mut refreshed = false;
+            loop {
+                let authorization = inner.auth.header().await?;
+                let context = RequestContext::new(authorization.clone());
+                let api = generated::Client::new_with_client(
+                    &inner.base_url,
+                    inner.http.clone(),
+                    context.clone(),
+                );
+                let answer = api
+                    .create_webhook()
+                    .project_id(inner.project_id.as_str())
+                    .body(body.clone())
+                    .send()
+                    .await;
+                let result = transport::convert(answer, &context).await;
+                let error = match result {
+                    Ok(webhook) => {
+                        tracing::Span::current().record("status", 200);
+                        return Ok(webhook);
+                    }
+                    Err(error) => error,
+                };
+                if let Some(status) = error.status() {
+                    tracing::Span::current().record("status", status);
+                }
+                // A 401 for an expired token was not processed: refresh once.
+                if let Error::Api(api_error) = &error
+                    && api_error.is_expired_token()
+                    && inner.auth.is_oauth2()
+                    && !refreshed
+                {
+                    refreshed = true;
+                    inner.auth.invalidate(&authorization).await;
+                    tracing::debug!("token expired; refreshing and retrying once");
+                    continue;
+                }
+                // Only what certainly did not create anything is resent.
+                let resend = match &error {
+                    Error::Transport(e) => e.is_connect(),
+                    Error::Api(e) => e.status() == 429,
+                    _ => false,
+                };
+                let retry_after = match &error {
+                    Error::Api(e) => e.retry_after(),
+                    _ => None,
+                };
+                match inner.retry.delay(retries, retry_after).filter(|_| resend) {
+                    Some(wait) => {
+                        retries += 1;
+                        tracing::Span::current().record("retries", retries);
+                        tracing::debug!(?wait, "retrying: {error}");
+                        tokio::time::sleep(wait).await;
+                    }
+                    None => return Err(error),
+                }
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        span.in_scope(|| match &result {
+            Ok(_) => tracing::info!("create_webhook succeeded"),
+            Err(error) => tracing::warn!(%error, "create_webhook failed"),
+        });
+        result
+    }
+}
+
+/// A create-webhook request being built: required arguments were given to
+/// [`Client::create_webhook`], the rest are set here. [`send`](Self::send)
+/// validates and sends; [`build`](Self::build) only validates.
+#[derive(Clone, Debug)]
+#[must_use = "a request does nothing until `.send().await`"]
+pub struct CreateWebhook<'a> {
+    client: &'a Client,
+    webhook: NewWebhook,
+}
+
+impl CreateWebhook<'_> {
+    /// Replaces the triggers. Takes known variants or strings (a trigger
+    /// newer than this crate is sent as written).
+    pub fn triggers<T: Into<WebhookTrigger>>(
+        mut self,
+        triggers: impl IntoIterator<Item = T>,
+    ) -> Self {
+        self.webhook.triggers = triggers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds one trigger.
+    pub fn trigger(mut self, trigger: impl Into<WebhookTrigger>) -> Self {
+        self.webhook.triggers.push(trigger.into());
+        self
+    }
+
+    /// The secret Sinch signs callbacks with.
+    pub fn secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.webhook.secret = Some(secret.into());
+        self
+    }
+
+    /// `HTTP` (the builder's default) or `DISMISS`.
+    pub fn target_type(mut self, target_type: impl Into<WebhookTargetType>) -> Self {
+        self.webhook.target_type = Some(target_type.into());
+        self
+    }
+
+    /// OAuth2 credentials Sinch uses when calling the target.
+    pub fn client_credentials(mut self, credentials: NewClientCredentials) -> Self {
+        self.webhook.client_credentials = Some(credentials);
+        self
+    }
+
+    /// The unchecked request as built so far.
+    pub fn as_new_webhook(&self) -> &NewWebhook {
+        &self.webhook
+    }
+
+    /// Validates without sending: the request that [`send`](Self::send)
+    /// would send, or every violation.
+    pub fn build(&self) -> Result<CreateWebhookRequest, ValidationErrors> {
+        self.webhook.validate()
+    }
+
+    /// Validates, then sends. Nothing is sent if validation fails.
+    pub async fn send(self) -> Result<Webhook, Error> {
+        let body = self.build()?;
+        self.client.send_create(body).await
+    }
+}
+
+/// Configures a [`Client`].
+///
+/// Required: a project id, a region or base URL, and credentials.
+#[derive(Default)]
+pub struct ClientBuilder {
+    project_id: Option<String>,
+    region: Option<Region>,
+    base_url: Option<String>,
+    auth_base_url: Option<String>,
+    credentials: Option<(String, Secret, bool)>,
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("project_id", &self.project_id)
+            .field("region", &self.region)
+            .field("base_url", &self.base_url)
+            .field("auth_base_url", &self.auth_base_url)
+            .field("key_id", &self.credentials.as_ref().map(|c| &c.0))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Environment variables read by [`ClientBuilder::from_env`].
+pub mod env {
+    /// The project id.
+    pub const PROJECT_ID: &str = "SINCH_PROJECT_ID";
+    /// The access key's id.
+    pub const KEY_ID: &str = "SINCH_KEY_ID";
+    /// The access key's secret.
+    pub const KEY_SECRET: &str = "SINCH_KEY_SECRET";
+    /// `us`, `eu` or `br`.
+    pub const REGION: &str = "SINCH_CONVERSATION_REGION";
+    /// Optional: an API base URL instead of the region's (proxies, the stand-in).
+    pub const BASE_URL: &str = "SINCH_CONVERSATION_BASE_URL";
+    /// Optional: the OAuth2 server's base URL instead of `https://auth.sinch.com`.
+    pub const AUTH_BASE_URL: &str = "SINCH_AUTH_BASE_URL";
+}
+
+impl ClientBuilder {
+    /// Reads `SINCH_PROJECT_ID`, `SINCH_KEY_ID`, `SINCH_KEY_SECRET` and
+    /// `SINCH_CONVERSATION_REGION` (optional when `SINCH_CONVERSATION_BASE_URL`
+    /// is set), plus the optional `SINCH_AUTH_BASE_URL`. Authenticates with
+    /// OAuth2, as Sinch recommends. A missing or malformed variable is an
+    /// error naming it.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub(crate) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let required = |name: &str| {
+            get(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| Error::Config(ConfigError::new(name, "not set")))
+        };
+        let mut builder = Self::default()
+            .project_id(required(env::PROJECT_ID)?)
+            .oauth2(required(env::KEY_ID)?, required(env::KEY_SECRET)?);
+        if let Some(url) = get(env::BASE_URL).filter(|v| !v.is_empty()) {
+            builder = builder.base_url(url);
+        }
+        match get(env::REGION).filter(|v| !v.is_empty()) {
+            Some(region) => {
+                let region = region
+                    .parse::<Region>()
+                    .map_err(|e| Error::Config(ConfigError::new(env::REGION, e.to_string())))?;
+                builder = builder.region(region);
+            }
+            None if builder.base_url.is_none() => {
+                return Err(Error::Config(ConfigError::new(
+                    env::REGION,
+                    "not set (us, eu or br: the region your app was created in)",
+                )));
+            }
+            None => {}
+        }
+        if let Some(url) = get(env::AUTH_BASE_URL).filter(|v| !v.is_empty()) {
+            builder = builder.auth_base_url(url);
+        }
+        Ok(builder)
+    }
+
+    /// The project id (Sinch dashboard).
+    pub fn project_id(mut self, project_id: impl Into<String>) -> Self {
+        self.project_id = Some(project_id.into());
+        self
+    }
+
+    /// The region of your Conversation app.
+    pub fn region(mut self, region: Region) -> Self {
+        self.region = Some(region);
+        self
+    }
+
+    /// An explicit API base URL (a proxy, or the local stand-in server). Takes
+    /// precedence over the region.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The OAuth2 server's base URL (`/oauth2/token` is appended). Default
+    /// `https://auth.sinch.com`.
+    pub fn auth_base_url(mut self, url: impl Into<String>) -> Self {
+        self.auth_base_url = Some(url.into());
+        self
+    }
+
+    /// HTTP Basic with the access key on every request.
+    pub fn basic_auth(mut self, key_id: impl Into<String>, key_secret: impl Into<Secret>) -> Self {
+        self.credentials = Some((key_id.into(), key_secret.into(), false));
+        self
+    }
+
+    /// OAuth2 client credentials with the access key; tokens are cached and
+    /// refreshed before they expire.
+    pub fn oauth2(mut self, key_id: impl Into<String>, key_secret: impl Into<Secret>) -> Self {
+        self.credentials = Some((key_id.into(), key_secret.into(), true));
+        self
+    }
+
+    /// Connect timeout (default 10 s). Ignored with [`http_client`](Self::http_client).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Whole-request timeout (default 30 s). Ignored with [`http_client`](Self::http_client).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retries for what is safe to resend; see [`RetryPolicy`].
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Use your own `reqwest::Client` (proxies, custom TLS, shared pool).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Checks the configuration and builds the client. Does no I/O.
+    pub fn build(self) -> Result<Client, Error> {
+        let config =
+            |setting: &str, problem: &str| Error::Config(ConfigError::new(setting, problem));
+        let project_id = self
+            .project_id
+            .ok_or_else(|| config("project_id", "not set"))?;
+        let mut violations = Vec::new();
+        validate::check_path_safe("project_id", &project_id, &mut violations);
+        if let Some(v) = violations.first() {
+            return Err(config("project_id", &v.rule().to_string()));
+        }
+        let base_url = match (self.base_url, self.region) {
+            (Some(url), _) => checked_url("base_url", &url)?,
+            (None, Some(region)) => region.base_url(),
+            (None, None) => {
+                return Err(config(
+                    "region",
+                    "not set: choose the region your app was created in (us, eu, br), or set a base URL",
+                ));
+            }
+        };
+        let (key_id, key_secret, oauth2) = self
+            .credentials
+            .ok_or_else(|| config("credentials", "not set: call basic_auth or oauth2"))?;
+        if key_id.is_empty() || key_secret.is_empty() {
+            return Err(config(
+                "credentials",
+                "the key id and key secret must not be empty",
+            ));
+        }
+        let http = match self.http {
+            Some(http) => http,
+            None => {
+                // reqwest is built without a default crypto provider (to avoid
+                // aws-lc's C/cmake build); install ring unless the application
+                // already chose one.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
+                    .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
+                    .user_agent(transport::USER_AGENT_VALUE)
+                    .build()
+                    .map_err(|e| config("http client", &e.to_string()))?
+            }
+        };
+        let retry = self.retry.unwrap_or_default();
+        let auth = if oauth2 {
+            let auth_base = match self.auth_base_url {
+                Some(url) => checked_url("auth_base_url", &url)?,
+                None => auth::DEFAULT_AUTH_BASE_URL.to_owned(),
+            };
+            Auth::OAuth2(Arc::new(TokenSource::new(
+                http.clone(),
+                &auth_base,
+                key_id,
+                key_secret,
+                retry.clone(),
+            )))
+        } else {
+            Auth::Basic(auth::basic_header(&key_id, &key_secret)?)
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                project_id,
+                base_url,
+                http,
+                auth,
+                retry,
+            }),
+        })
+    }
+}
+
+fn checked_url(setting: &str, url: &str) -> Result<String, Error> {
+    match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        _ => Err(Error::Config(ConfigError::new(
+            setting,
+            "must be an absolute http(s) URL such as https://eu.conversation.api.sinch.com",
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    const FULL: &[(&str, &str)] = &[
+        (env::PROJECT_ID, "proj"),
+        (env::KEY_ID, "kid"),
+        (env::KEY_SECRET, "ksecret"),
+        (env::REGION, "eu"),
+    ];
+
+    fn config_setting(result: Result<ClientBuilder, Error>) -> String {
+        match result {
+            Err(Error::Config(e)) => e.setting().to_owned(),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn from_env_reads_sinch_variables() {
+        let client = ClientBuilder::from_lookup(lookup(FULL))
+            .and_then(ClientBuilder::build)
+            .unwrap();
+        assert_eq!(client.project_id(), "proj");
+        assert_eq!(client.base_url(), "https://eu.conversation.api.sinch.com");
+        assert!(client.inner.auth.is_oauth2());
+    }
+
+    #[test]
+    fn from_env_names_the_missing_or_bad_variable() {
+        for missing in [env::PROJECT_ID, env::KEY_ID, env::KEY_SECRET, env::REGION] {
+            let vars: Vec<_> = FULL
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            assert_eq!(
+                config_setting(ClientBuilder::from_lookup(lookup(&vars))),
+                missing
+            );
+        }
+        let mut vars = FULL.to_vec();
+        vars[3] = (env::REGION, "mars");
+        assert_eq!(
+            config_setting(ClientBuilder::from_lookup(lookup(&vars))),
+            env::REGION
+        );
+    }
+
+    #[test]
+    fn base_url_override_makes_region_optional() {
+        let vars = [
+            (env::PROJECT_ID, "proj"),
+            (env::KEY_ID, "kid"),
+            (env::KEY_SECRET, "ksecret"),
+            (env::BASE_URL, "http://127.0.0.1:9/"),
+        ];
+        let client = ClientBuilder::from_lookup(lookup(&vars))
+            .and_then(ClientBuilder::build)
+            .unwrap();
+        assert_eq!(client.base_url(), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn build_refuses_incomplete_configuration() {
+        let setting = |b: ClientBuilder| match b.build() {
+            Err(Error::Config(e)) => e.setting().to_owned(),
+            other => panic!("expected a config error, got {other:?}"),
+        };
+        let full = || {
+            Client::builder()
+                .project_id("p")
+                .region(Region::Us)
+                .basic_auth("k", "s")
+        };
+        assert!(full().build().is_ok());
+        assert_eq!(
+            setting(Client::builder().region(Region::Us).basic_auth("k", "s")),
+            "project_id"
+        );
+        assert_eq!(
+            setting(Client::builder().project_id("p").basic_auth("k", "s")),
+            "region"
+        );
+        assert_eq!(
+            setting(Client::builder().project_id("p").region(Region::Us)),
+            "credentials"
+        );
+        assert_eq!(setting(full().project_id("a/b")), "project_id");
+        assert_eq!(setting(full().base_url("not a url")), "base_url");
+    }
+
+    #[test]
+    fn client_is_send_sync_and_cheap_to_clone() {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<Client>();
+    }
+}

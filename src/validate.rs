@@ -1,0 +1,567 @@
+//! Checks a webhook request against the spec before anything is sent.
+//!
+//! Limits come from [`crate::spec`] (read from `openapi/webhooks.yaml` at
+//! build time), not from numbers typed here. Every violation is reported at
+//! once, each with its JSON path, the rule and the offending length or value;
+//! a secret's value is never part of a message.
+//!
+//! The same code serves the client (before sending) and the stand-in server
+//! (checking what it receives). They differ where a client should be more
+//! forgiving than the server, or the other way round:
+//!
+//! | rule | client | server (Sinch) |
+//! |---|---|---|
+//! | a trigger or `target_type` value the crate does not know | sent: Sinch may know it | refused |
+//! | `UNSPECIFIED_TRIGGER` | refused (Sinch: "causes errors") | refused |
+//! | an unknown `token_request_type` | refused: Sinch would silently use BASIC | accepted as BASIC |
+//! | an empty trigger list | refused: such a webhook never fires | accepted |
+//! | the same trigger twice | refused: almost always a caller bug | accepted |
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::generated::spec;
+use crate::secret::Secret;
+use crate::types::{ClientCredentials, CreateWebhookRequest};
+use crate::{TokenRequestType, WebhookTargetType, WebhookTrigger};
+
+/// A webhook to create, as supplied: nothing is checked until
+/// [`NewWebhook::validate`].
+///
+/// Usually built through [`Client::create_webhook`](crate::Client::create_webhook);
+/// use it directly to validate without a client.
+///
+/// ```
+/// use sinch_conversation::{NewWebhook, WebhookTrigger};
+///
+/// let mut webhook = NewWebhook::new("01APP", "https://example.com/sinch");
+/// webhook.triggers = vec![WebhookTrigger::MessageInbound];
+/// let request = webhook.validate()?;
+/// assert_eq!(request.app_id, "01APP");
+///
+/// let bad = NewWebhook::new("", "ftp://example.com");
+/// let err = bad.validate().unwrap_err();
+/// assert_eq!(err.violations().len(), 3); // app_id, target scheme, no triggers
+/// # Ok::<(), sinch_conversation::ValidationErrors>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct NewWebhook {
+    /// The app the webhook belongs to.
+    #[serde(default)]
+    pub app_id: String,
+    /// Where Sinch sends events: an absolute http(s) URL.
+    #[serde(default)]
+    pub target: String,
+    /// `HTTP` (deliver events) or `DISMISS` (drop them). [`NewWebhook::new`]
+    /// sets `HTTP`: Sinch's own default is `DISMISS`, a webhook that silently
+    /// receives nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_type: Option<WebhookTargetType>,
+    /// The events that fire the webhook.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<WebhookTrigger>,
+    /// Secret Sinch signs callbacks with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+    /// OAuth2 credentials Sinch uses to get a token for calling the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_credentials: Option<NewClientCredentials>,
+}
+
+impl NewWebhook {
+    /// A webhook for `app_id` delivering to `target`, with `target_type`
+    /// `HTTP` and no triggers yet.
+    pub fn new(app_id: impl Into<String>, target: impl Into<String>) -> Self {
+        Self {
+            app_id: app_id.into(),
+            target: target.into(),
+            target_type: Some(WebhookTargetType::Http),
+            ..Self::default()
+        }
+    }
+
+    /// Checks every rule (client policy: see the module docs) and returns the
+    /// request to send, or every violation found.
+    pub fn validate(&self) -> Result<CreateWebhookRequest, ValidationErrors> {
+        validate(self, Policy::Client)
+    }
+}
+
+/// OAuth2 client credentials Sinch uses to fetch a token from *your* token
+/// endpoint before calling the webhook target.
+///
+/// ```
+/// use sinch_conversation::{NewClientCredentials, TokenRequestType};
+///
+/// let credentials = NewClientCredentials::new("my-client", "my-secret", "https://auth.example.com/token")
+///     .scope("callbacks:write")
+///     .token_request_type(TokenRequestType::Form);
+/// assert!(!format!("{credentials:?}").contains("my-secret"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct NewClientCredentials {
+    /// The client id.
+    #[serde(default)]
+    pub client_id: String,
+    /// The client secret.
+    #[serde(default)]
+    pub client_secret: Secret,
+    /// The token endpoint: an absolute http(s) URL. It must answer
+    /// `expires_in` between 30 and 3600 seconds.
+    #[serde(default)]
+    pub endpoint: String,
+    /// Space-separated scopes (RFC 6749).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Forwarded to the token endpoint as-is; generally omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_type: Option<String>,
+    /// How the id and secret reach the token endpoint: `BASIC` or `FORM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_request_type: Option<TokenRequestType>,
+}
+
+impl NewClientCredentials {
+    /// Credentials with the three required fields.
+    pub fn new(
+        client_id: impl Into<String>,
+        client_secret: impl Into<Secret>,
+        endpoint: impl Into<String>,
+    ) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            endpoint: endpoint.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the scopes.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// Sets the response type.
+    pub fn response_type(mut self, response_type: impl Into<String>) -> Self {
+        self.response_type = Some(response_type.into());
+        self
+    }
+
+    /// Sets how credentials are sent to the token endpoint.
+    pub fn token_request_type(mut self, kind: impl Into<TokenRequestType>) -> Self {
+        self.token_request_type = Some(kind.into());
+        self
+    }
+}
+
+/// Who is checking: a client about to send, or the server receiving.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Policy {
+    Client,
+    // Used by the validator tests now, and by the stand-in server.
+    #[allow(dead_code)]
+    Server,
+}
+
+/// One broken rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    path: String,
+    rule: Rule,
+}
+
+impl Violation {
+    pub(crate) fn new(path: impl Into<String>, rule: Rule) -> Self {
+        Self {
+            path: path.into(),
+            rule,
+        }
+    }
+
+    /// JSON path of the field, e.g. `client_credentials.scope` or
+    /// `triggers[2]`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The rule broken, with the offending length or value.
+    pub fn rule(&self) -> &Rule {
+        &self.rule
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.rule)
+    }
+}
+
+/// The rules a request can break.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rule {
+    /// A required field is missing or empty.
+    Required,
+    /// Longer than the spec's `maxLength` (counted in characters).
+    MaxLength {
+        /// The limit.
+        max: usize,
+        /// The length found.
+        actual: usize,
+    },
+    /// Not an absolute `http`/`https` URL; says why.
+    NotHttpUrl(String),
+    /// The URL's host is one Sinch forbids.
+    ForbiddenHost {
+        /// The host, normalised.
+        host: String,
+        /// The spec's pattern it falls under.
+        pattern: String,
+    },
+    /// A value the spec does not list for this field.
+    UnknownValue {
+        /// The value.
+        value: String,
+        /// The values allowed.
+        allowed: Vec<String>,
+    },
+    /// A value the spec lists but Sinch refuses.
+    RefusedValue(String),
+    /// No triggers: the webhook would never fire.
+    NoTriggers,
+    /// The same trigger again.
+    DuplicateTrigger(String),
+    /// Characters that are unsafe in a URL path: `/`, `?`, `#`, `%`,
+    /// whitespace or control characters.
+    NotPathSafe(char),
+    /// Anything else the generated types refused.
+    Invalid(String),
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rule::Required => f.write_str("required, and must not be empty"),
+            Rule::MaxLength { max, actual } => {
+                write!(f, "at most {max} characters allowed, found {actual}")
+            }
+            Rule::NotHttpUrl(why) => write!(f, "must be an absolute http(s) URL: {why}"),
+            Rule::ForbiddenHost { host, pattern } => write!(
+                f,
+                "host {host:?} is forbidden (Sinch refuses targets under {pattern})"
+            ),
+            Rule::UnknownValue { value, allowed } => {
+                write!(
+                    f,
+                    "unknown value {value:?}; expected one of {}",
+                    allowed.join(", ")
+                )
+            }
+            Rule::RefusedValue(value) => {
+                write!(
+                    f,
+                    "{value} is listed by Sinch but causes errors; choose a real value"
+                )
+            }
+            Rule::NoTriggers => f.write_str(
+                "no triggers: the webhook would never receive an event; add at least one",
+            ),
+            Rule::DuplicateTrigger(value) => write!(f, "{value} is listed more than once"),
+            Rule::NotPathSafe(c) => write!(
+                f,
+                "contains {c:?}, which is not allowed in an id used in URL paths"
+            ),
+            Rule::Invalid(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Every rule a request broke. Nothing was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidationErrors {
+    violations: Vec<Violation>,
+}
+
+impl ValidationErrors {
+    pub(crate) fn new(violations: Vec<Violation>) -> Self {
+        Self { violations }
+    }
+
+    /// The violations, in field order.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// The violation at `path`, if any.
+    pub fn at(&self, path: &str) -> Option<&Violation> {
+        self.violations.iter().find(|v| v.path == path)
+    }
+}
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.violations.len();
+        write!(
+            f,
+            "invalid request ({n} problem{}): ",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for (i, v) in self.violations.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// Checks an id that ends up in a URL path (`project_id`, `app_id`).
+pub(crate) fn check_path_safe(path: &str, value: &str, out: &mut Vec<Violation>) {
+    if value.is_empty() {
+        out.push(Violation::new(path, Rule::Required));
+    } else if let Some(c) = value
+        .chars()
+        .find(|c| matches!(c, '/' | '?' | '#' | '%') || c.is_whitespace() || c.is_control())
+    {
+        out.push(Violation::new(path, Rule::NotPathSafe(c)));
+    }
+}
+
+fn check_max_length(path: &str, value: &str, max: usize, out: &mut Vec<Violation>) {
+    // Counted in characters, as the generated types count.
+    let actual = value.chars().count();
+    if actual > max {
+        out.push(Violation::new(path, Rule::MaxLength { max, actual }));
+    }
+}
+
+fn check_required(path: &str, value: &str, out: &mut Vec<Violation>) -> bool {
+    if value.trim().is_empty() {
+        out.push(Violation::new(path, Rule::Required));
+        false
+    } else {
+        true
+    }
+}
+
+/// Parses an absolute http(s) URL with a host. Never echoes the URL: it may
+/// carry credentials in its userinfo.
+fn parse_http_url(value: &str) -> Result<url::Url, String> {
+    if let Some(c) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("contains {c:?}"));
+    }
+    // WHATWG parsing (the `url` crate) repairs `https:host` and `https:///host`;
+    // Sinch receives the raw string, so insist on `scheme://host`.
+    match value.split_once("://") {
+        None => return Err("not absolute (no `://`)".to_owned()),
+        Some((_, rest)) if rest.is_empty() || rest.starts_with(['/', '\\']) => {
+            return Err("no host".to_owned());
+        }
+        Some(_) => {}
+    }
+    let url = url::Url::parse(value).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("scheme {:?} is not http or https", url.scheme()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("no host".to_owned());
+    }
+    Ok(url)
+}
+
+/// `true` when `host` is `pattern` or under it; `*` matches one DNS label.
+fn host_matches(host: &str, pattern: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host: Vec<&str> = host.split('.').collect();
+    let pattern: Vec<&str> = pattern.split('.').collect();
+    if host.len() < pattern.len() {
+        return false;
+    }
+    let tail = &host[host.len() - pattern.len()..];
+    tail.iter()
+        .zip(&pattern)
+        .all(|(h, p)| (*p == "*" && !h.is_empty()) || h.eq_ignore_ascii_case(p))
+}
+
+fn check_target(value: &str, out: &mut Vec<Violation>) {
+    if !check_required("target", value, out) {
+        return;
+    }
+    check_max_length("target", value, spec::WEBHOOK_TARGET_MAX_LENGTH, out);
+    match parse_http_url(value) {
+        Err(why) => out.push(Violation::new("target", Rule::NotHttpUrl(why))),
+        Ok(url) => {
+            // `url` has lower-cased the host and decoded percent-escapes in it;
+            // userinfo and port are separate, so none of them hide the host.
+            let host = url.host_str().unwrap_or_default();
+            if let Some(pattern) = spec::WEBHOOK_TARGET_FORBIDDEN_HOST_PATTERNS
+                .iter()
+                .find(|p| host_matches(host, p))
+            {
+                out.push(Violation::new(
+                    "target",
+                    Rule::ForbiddenHost {
+                        host: host.to_owned(),
+                        pattern: (*pattern).to_owned(),
+                    },
+                ));
+            }
+        }
+    }
+}
+
+fn known_values<T: ToString>(known: &[T]) -> Vec<String> {
+    known.iter().map(T::to_string).collect()
+}
+
+fn check_triggers(triggers: &[WebhookTrigger], policy: Policy, out: &mut Vec<Violation>) {
+    if triggers.is_empty() && policy == Policy::Client {
+        out.push(Violation::new("triggers", Rule::NoTriggers));
+    }
+    let mut seen = HashSet::new();
+    for (i, trigger) in triggers.iter().enumerate() {
+        let path = format!("triggers[{i}]");
+        let value = trigger.as_str();
+        if spec::WEBHOOK_TRIGGER_REFUSED_VALUES.contains(&value) {
+            out.push(Violation::new(path, Rule::RefusedValue(value.to_owned())));
+        } else if !trigger.is_known() && policy == Policy::Server {
+            out.push(Violation::new(
+                path,
+                Rule::UnknownValue {
+                    value: value.to_owned(),
+                    allowed: known_values(WebhookTrigger::KNOWN),
+                },
+            ));
+        } else if !seen.insert(value) && policy == Policy::Client {
+            out.push(Violation::new(
+                path,
+                Rule::DuplicateTrigger(value.to_owned()),
+            ));
+        }
+    }
+}
+
+fn check_client_credentials(cc: &NewClientCredentials, policy: Policy, out: &mut Vec<Violation>) {
+    check_required("client_credentials.client_id", &cc.client_id, out);
+    check_required(
+        "client_credentials.client_secret",
+        cc.client_secret.expose(),
+        out,
+    );
+    if check_required("client_credentials.endpoint", &cc.endpoint, out)
+        && let Err(why) = parse_http_url(&cc.endpoint)
+    {
+        out.push(Violation::new(
+            "client_credentials.endpoint",
+            Rule::NotHttpUrl(why),
+        ));
+    }
+    if let Some(scope) = &cc.scope {
+        check_max_length(
+            "client_credentials.scope",
+            scope,
+            spec::CLIENT_CREDENTIALS_SCOPE_MAX_LENGTH,
+            out,
+        );
+    }
+    if let Some(response_type) = &cc.response_type {
+        check_max_length(
+            "client_credentials.response_type",
+            response_type,
+            spec::CLIENT_CREDENTIALS_RESPONSE_TYPE_MAX_LENGTH,
+            out,
+        );
+    }
+    if let Some(kind) = &cc.token_request_type
+        && !kind.is_known()
+        && policy == Policy::Client
+    {
+        out.push(Violation::new(
+            "client_credentials.token_request_type",
+            Rule::UnknownValue {
+                value: kind.as_str().to_owned(),
+                allowed: known_values(TokenRequestType::KNOWN),
+            },
+        ));
+    }
+}
+
+/// All rules, then the conversion into the generated (length-checked) types.
+pub(crate) fn validate(
+    input: &NewWebhook,
+    policy: Policy,
+) -> Result<CreateWebhookRequest, ValidationErrors> {
+    let mut out = Vec::new();
+    check_path_safe("app_id", &input.app_id, &mut out);
+    check_target(&input.target, &mut out);
+    if let Some(kind) = &input.target_type
+        && !kind.is_known()
+        && policy == Policy::Server
+    {
+        out.push(Violation::new(
+            "target_type",
+            Rule::UnknownValue {
+                value: kind.as_str().to_owned(),
+                allowed: known_values(WebhookTargetType::KNOWN),
+            },
+        ));
+    }
+    check_triggers(&input.triggers, policy, &mut out);
+    if let Some(cc) = &input.client_credentials {
+        check_client_credentials(cc, policy, &mut out);
+    }
+    if !out.is_empty() {
+        return Err(ValidationErrors::new(out));
+    }
+    to_request(input)
+        .map_err(|why| ValidationErrors::new(vec![Violation::new("", Rule::Invalid(why))]))
+}
+
+/// Builds the generated request type; its own checks have already passed
+/// above, so an error here means the spec and validator disagree.
+fn to_request(input: &NewWebhook) -> Result<CreateWebhookRequest, String> {
+    let client_credentials = match &input.client_credentials {
+        None => None,
+        Some(cc) => Some(ClientCredentials {
+            client_id: cc.client_id.clone(),
+            client_secret: cc.client_secret.clone(),
+            endpoint: cc.endpoint.clone(),
+            scope: cc
+                .scope
+                .as_deref()
+                .map(TryFrom::try_from)
+                .transpose()
+                .map_err(|e| format!("client_credentials.scope: {e}"))?,
+            response_type: cc
+                .response_type
+                .as_deref()
+                .map(TryFrom::try_from)
+                .transpose()
+                .map_err(|e| format!("client_credentials.response_type: {e}"))?,
+            token_request_type: cc.token_request_type.clone(),
+        }),
+    };
+    Ok(CreateWebhookRequest {
+        app_id: input.app_id.clone(),
+        client_credentials,
+        secret: input.secret.clone(),
+        target: input
+            .target
+            .as_str()
+            .try_into()
+            .map_err(|e| format!("target: {e}"))?,
+        target_type: input.target_type.clone(),
+        triggers: input.triggers.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

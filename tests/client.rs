@@ -1,0 +1,539 @@
+//! The client against a scripted HTTP server on loopback: wire format, auth,
+//! token caching, errors, retries, forward compatibility and redaction.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use sinch_conversation::{
+    Client, Error, NewClientCredentials, RetryPolicy, WebhookTargetType, WebhookTrigger,
+};
+
+#[tokio::test]
+async fn wire_format_with_basic_auth() {
+    let (server, url) = serve().await;
+    let webhook = basic(&url)
+        .create_webhook("01APP", "https://example.com/hook")
+        .triggers([WebhookTrigger::MessageInbound])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(webhook.id.as_deref(), Some("01HZZZZZZZZZZZZZZZZZZZZZZZ"));
+    let calls = server.api_calls();
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(call.path, "/v1/projects/proj/webhooks");
+    // base64("kid:SENTINEL-SECRET-4f1c")
+    let expected = format!("Basic {}", base64_of(&format!("kid:{SENTINEL}")));
+    assert_eq!(header(call, "authorization"), expected);
+    assert_eq!(header(call, "content-type"), "application/json");
+    assert_eq!(header(call, "accept"), "application/json");
+    assert_eq!(
+        header(call, "user-agent"),
+        concat!("sinch-conversation-rust/", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(
+        call.headers.get("api-version").is_none(),
+        "progenitor's api-version header is removed"
+    );
+    let body: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
+    // Optional fields that were not set are omitted; target_type is HTTP.
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "app_id": "01APP",
+            "target": "https://example.com/hook",
+            "target_type": "HTTP",
+            "triggers": ["MESSAGE_INBOUND"],
+        })
+    );
+    assert_eq!(server.token_calls(), 0);
+}
+
+#[tokio::test]
+async fn every_field_goes_on_the_wire_with_its_json_name() {
+    let (server, url) = serve().await;
+    let webhook = basic(&url)
+        .create_webhook("01APP", "https://example.com/hook")
+        .trigger(WebhookTrigger::MessageDelivery)
+        .trigger("A_TRIGGER_FROM_THE_FUTURE")
+        .secret("whsec")
+        .target_type(WebhookTargetType::Dismiss)
+        .client_credentials(
+            NewClientCredentials::new("cid", "csecret", "https://auth.example.com/t")
+                .scope("a b")
+                .response_type("token")
+                .token_request_type("FORM"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&server.api_calls()[0].body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "app_id": "01APP",
+            "target": "https://example.com/hook",
+            "target_type": "DISMISS",
+            "triggers": ["MESSAGE_DELIVERY", "A_TRIGGER_FROM_THE_FUTURE"],
+            "secret": "whsec",
+            "client_credentials": {
+                "client_id": "cid",
+                "client_secret": "csecret",
+                "endpoint": "https://auth.example.com/t",
+                "scope": "a b",
+                "response_type": "token",
+                "token_request_type": "FORM",
+            },
+        })
+    );
+    // The echoed unknown trigger decodes and keeps its spelling.
+    assert_eq!(
+        webhook.triggers[1],
+        WebhookTrigger::Unknown("A_TRIGGER_FROM_THE_FUTURE".into())
+    );
+}
+
+#[tokio::test]
+async fn unknown_enum_values_and_fields_in_responses_decode() {
+    let (server, url) = serve().await;
+    server.script_api([reply(
+        200,
+        r#"{"id":"W","app_id":"A","target":"https://e.com","target_type":"GRPC","triggers":["NEW_ONE","MESSAGE_INBOUND"],
+            "client_credentials":{"client_id":"c","client_secret":"s","endpoint":"https://e.com/t","token_request_type":"MTLS"},
+            "created_at":"2026-01-01T00:00:00Z"}"#,
+    )]);
+    let webhook = basic(&url)
+        .create_webhook("A", "https://e.com")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        webhook.target_type,
+        Some(WebhookTargetType::Unknown("GRPC".into()))
+    );
+    assert_eq!(
+        webhook.triggers[0],
+        WebhookTrigger::Unknown("NEW_ONE".into())
+    );
+    assert_eq!(webhook.triggers[1], WebhookTrigger::MessageInbound);
+    let cc = webhook.client_credentials.as_ref().unwrap();
+    assert_eq!(
+        cc.token_request_type.as_ref().map(|t| t.as_str()),
+        Some("MTLS")
+    );
+    // Serialises back unchanged.
+    let again = serde_json::to_value(&webhook).unwrap();
+    assert_eq!(again["target_type"], "GRPC");
+    assert_eq!(again["triggers"][0], "NEW_ONE");
+}
+
+#[tokio::test]
+async fn invalid_requests_are_not_sent() {
+    let (server, url) = serve().await;
+    let err = basic(&url)
+        .create_webhook("", "ftp://x")
+        .send()
+        .await
+        .unwrap_err();
+    let Error::Validation(errors) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(errors.violations().len(), 3, "{errors}");
+    assert!(!err.is_retryable());
+    assert!(server.api_calls().is_empty());
+}
+
+#[tokio::test]
+async fn oauth2_token_is_fetched_once_and_sent_as_bearer() {
+    let (server, url) = serve().await;
+    let client = oauth(&url);
+    for _ in 0..3 {
+        client
+            .create_webhook("A", "https://e.com/x")
+            .trigger("MESSAGE_INBOUND")
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(server.token_calls(), 1);
+    let token_call = server.tokens.lock().unwrap()[0].clone();
+    assert_eq!(
+        header(&token_call, "authorization"),
+        format!("Basic {}", base64_of(&format!("kid:{SENTINEL}")))
+    );
+    assert_eq!(
+        header(&token_call, "content-type"),
+        "application/x-www-form-urlencoded"
+    );
+    assert_eq!(&token_call.body[..], b"grant_type=client_credentials");
+    for call in server.api_calls() {
+        assert_eq!(header(&call, "authorization"), "Bearer tok-1");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_token_request() {
+    let (server, url) = serve().await;
+    *server.token_delay.lock().unwrap() = Duration::from_millis(200);
+    let client = oauth(&url);
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .create_webhook("A", format!("https://e.com/{i}"))
+                    .trigger("MESSAGE_INBOUND")
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(server.token_calls(), 1);
+    assert_eq!(server.api_calls().len(), 20);
+}
+
+#[tokio::test]
+async fn token_is_refreshed_before_it_expires() {
+    let (server, url) = serve().await;
+    server.script_tokens([reply(
+        200,
+        r#"{"access_token":"short","expires_in":1,"token_type":"bearer"}"#,
+    )]);
+    let client = oauth(&url);
+    client
+        .create_webhook("A", "https://e.com/1")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap();
+    // The margin for a 1 s token is 0.5 s.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    client
+        .create_webhook("A", "https://e.com/2")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(server.token_calls(), 2);
+    let calls = server.api_calls();
+    assert_eq!(header(&calls[0], "authorization"), "Bearer short");
+    assert_eq!(header(&calls[1], "authorization"), "Bearer tok-1");
+}
+
+#[tokio::test]
+async fn an_expired_token_401_refreshes_and_retries_once() {
+    let (server, url) = serve().await;
+    server.script_api([expired_401()]);
+    let client = oauth(&url);
+    client
+        .create_webhook("A", "https://e.com/1")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(server.token_calls(), 2);
+    let calls = server.api_calls();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(header(&calls[1], "authorization"), "Bearer tok-2");
+
+    // Twice in a row: one retry only, then the 401 is returned.
+    server.script_api([expired_401(), expired_401()]);
+    let err = client
+        .create_webhook("A", "https://e.com/2")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert_eq!(server.api_calls().len(), 4);
+}
+
+#[tokio::test]
+async fn a_plain_401_is_not_retried() {
+    let (server, url) = serve().await;
+    server.script_api([reply(
+        401,
+        r#"{"error":{"code":401,"message":"bad key","status":"UNAUTHENTICATED"}}"#,
+    )]);
+    let err = oauth(&url)
+        .create_webhook("A", "https://e.com/1")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert_eq!(server.api_calls().len(), 1);
+    assert!(err.to_string().contains("bad key"), "{err}");
+}
+
+#[tokio::test]
+async fn token_endpoint_429_is_retried_honouring_retry_after() {
+    let (server, url) = serve().await;
+    let mut limited = reply(429, r#"{"error":"rate limited"}"#);
+    limited.headers.push(("retry-after", "0".into()));
+    server.script_tokens([limited.clone(), limited]);
+    oauth(&url)
+        .create_webhook("A", "https://e.com/1")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(server.token_calls(), 3);
+
+    // A Retry-After beyond max_delay is not waited for.
+    let (server, url) = serve().await;
+    let mut long = reply(429, r#"{"error":"slow down"}"#);
+    long.headers.push(("retry-after", "3600".into()));
+    server.script_tokens([long]);
+    let err = oauth(&url)
+        .create_webhook("A", "https://e.com/1")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Auth(e) if e.status() == Some(429)),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+    assert_eq!(server.token_calls(), 1);
+}
+
+#[tokio::test]
+async fn auth_server_failures_carry_its_message() {
+    let (server, url) = serve().await;
+    server.script_tokens([reply(
+        401,
+        r#"{"error":"invalid_client","error_description":"Bad client credentials"}"#,
+    )]);
+    let err = oauth(&url)
+        .create_webhook("A", "https://e.com/1")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap_err();
+    let Error::Auth(auth) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(auth.status(), Some(401));
+    assert_eq!(auth.message(), "Bad client credentials");
+    assert!(!err.is_retryable());
+    assert!(server.api_calls().is_empty());
+}
+
+#[tokio::test]
+async fn sinch_error_bodies_become_api_errors() {
+    let (server, url) = serve().await;
+    server.script_api([reply(
+        400,
+        r#"{"error":{"code":400,"message":"Invalid target","status":"INVALID_ARGUMENT",
+            "details":[{"type_url":"type.googleapis.com/google.rpc.BadRequest","value":"target"},{"@type":"x.y/Z","field":"f"}]}}"#,
+    )]);
+    let err = basic(&url)
+        .create_webhook("A", "https://e.com/1")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(api.status(), 400);
+    assert_eq!(api.code(), Some(400));
+    assert_eq!(api.api_status(), Some("INVALID_ARGUMENT"));
+    assert_eq!(api.message(), Some("Invalid target"));
+    assert_eq!(api.details().len(), 2);
+    assert_eq!(api.details()[0].value.as_deref(), Some("target"));
+    assert_eq!(api.details()[1].type_url.as_deref(), Some("x.y/Z"));
+    assert_eq!(
+        err.to_string(),
+        "Sinch answered 400 Bad Request INVALID_ARGUMENT: Invalid target"
+    );
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn unlisted_and_non_json_errors_keep_status_and_body() {
+    let (server, url) = serve().await;
+    let html = format!("<html><body>Bad gateway{}</body></html>", "x".repeat(5000));
+    let mut bad_gateway = reply(502, &html);
+    bad_gateway.headers = vec![("content-type", "text/html".into())];
+    let mut html_500 = bad_gateway.clone();
+    html_500.status = 500;
+    server.script_api([
+        reply(
+            404,
+            r#"{"error":{"code":404,"message":"App not found","status":"NOT_FOUND"}}"#,
+        ),
+        bad_gateway,
+        html_500,
+    ]);
+    let client = basic(&url);
+    let send = || {
+        client
+            .create_webhook("A", "https://e.com/1")
+            .trigger("MESSAGE_INBOUND")
+            .send()
+    };
+
+    let err = send().await.unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((api.status(), api.message()), (404, Some("App not found")));
+    assert!(err.to_string().contains("another region"), "{err}");
+
+    for status in [502, 500] {
+        let err = send().await.unwrap_err();
+        let Error::Api(api) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(api.status(), status);
+        assert!(api.body().starts_with("<html><body>Bad gateway"));
+        assert!(api.body().len() < 2200, "the body is truncated");
+        assert!(err.to_string().contains("not a Sinch error body"), "{err}");
+        assert!(err.is_retryable());
+    }
+    // 5xx answers are never resent: the webhook may exist.
+    assert_eq!(server.api_calls().len(), 3);
+}
+
+#[tokio::test]
+async fn bad_success_bodies_name_the_field() {
+    let (server, url) = serve().await;
+    server.script_api([reply(200, r#"{"target":"https://e.com","triggers":[1]}"#)]);
+    let err = basic(&url)
+        .create_webhook("A", "https://e.com/1")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap_err();
+    let Error::Decode(decode) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(decode.field(), "triggers[0]");
+    assert!(std::error::Error::source(&err).is_some());
+}
+
+#[tokio::test]
+async fn only_429_and_connect_failures_are_retried() {
+    let (server, url) = serve().await;
+    let mut limited = reply(
+        429,
+        r#"{"error":{"code":429,"message":"slow","status":"RESOURCE_EXHAUSTED"}}"#,
+    );
+    limited.headers.push(("retry-after", "0".into()));
+    server.script_api([limited.clone(), limited]);
+    basic(&url)
+        .create_webhook("A", "https://e.com/1")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(server.api_calls().len(), 3);
+
+    server.script_api([reply(503, "{}")]);
+    let err = basic(&url)
+        .create_webhook("A", "https://e.com/2")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(server.api_calls().len(), 4, "a 503 is not resent");
+
+    // Retries are bounded: 429 forever gives 1 + max_retries attempts.
+    server.script_api(std::iter::repeat_n(reply(429, "{}"), 10));
+    let err = basic(&url)
+        .create_webhook("A", "https://e.com/3")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(429));
+    assert_eq!(server.api_calls().len(), 4 + 4);
+}
+
+#[tokio::test]
+async fn connect_failures_are_retried_then_reported() {
+    // Bind and drop to get a port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::builder()
+        .project_id("p")
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .basic_auth("k", "s")
+        .retry(
+            RetryPolicy::default()
+                .max_retries(2)
+                .base_delay(Duration::from_millis(1)),
+        )
+        .build()
+        .unwrap();
+    let err = client
+        .create_webhook("A", "https://e.com")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap_err();
+    let Error::Transport(t) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(t.is_connect());
+    assert!(err.is_retryable());
+    assert!(
+        err.to_string().starts_with("could not connect to Sinch"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_after_sending_is_not_resent() {
+    let (server, url) = serve().await;
+    let mut slow = reply(200, "{}");
+    slow.delay = Duration::from_millis(500);
+    server.script_api([slow]);
+    let client = Client::builder()
+        .project_id("p")
+        .base_url(&url)
+        .basic_auth("k", "s")
+        .timeout(Duration::from_millis(100))
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    let err = client
+        .create_webhook("A", "https://e.com")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(t) if t.is_timeout()),
+        "{err:?}"
+    );
+    assert_eq!(server.api_calls().len(), 1);
+}
+
+#[tokio::test]
+async fn build_validates_without_sending() {
+    let (server, url) = serve().await;
+    let client = basic(&url);
+    let request = client
+        .create_webhook("A", "https://e.com")
+        .trigger("MESSAGE_INBOUND")
+        .secret(SENTINEL)
+        .build()
+        .unwrap();
+    assert_eq!(request.target.as_str(), "https://e.com");
+    assert!(!format!("{request:?}").contains(SENTINEL));
+    assert!(server.api_calls().is_empty());
+}

@@ -1,0 +1,182 @@
+//! A scripted HTTP server on loopback for the client tests.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use sinch_conversation::{Client, RetryPolicy};
+
+pub const SENTINEL: &str = "SENTINEL-SECRET-4f1c";
+
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+#[derive(Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+    pub delay: Duration,
+}
+
+pub fn reply(status: u16, body: &str) -> Reply {
+    Reply {
+        status,
+        headers: vec![("content-type", "application/json".into())],
+        body: body.to_owned(),
+        delay: Duration::ZERO,
+    }
+}
+
+#[derive(Default)]
+pub struct Server {
+    pub api: Mutex<Vec<Recorded>>,
+    pub api_replies: Mutex<VecDeque<Reply>>,
+    pub tokens: Mutex<Vec<Recorded>>,
+    pub token_replies: Mutex<VecDeque<Reply>>,
+    pub token_delay: Mutex<Duration>,
+    pub issued: AtomicUsize,
+}
+
+impl Server {
+    pub fn api_calls(&self) -> Vec<Recorded> {
+        self.api.lock().unwrap().clone()
+    }
+    pub fn token_calls(&self) -> usize {
+        self.tokens.lock().unwrap().len()
+    }
+    pub fn script_api(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.api_replies.lock().unwrap().extend(replies);
+    }
+    pub fn script_tokens(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.token_replies.lock().unwrap().extend(replies);
+    }
+}
+
+fn respond(r: Reply) -> Response {
+    let mut response = (StatusCode::from_u16(r.status).unwrap(), r.body).into_response();
+    for (k, v) in r.headers {
+        response.headers_mut().insert(k, v.parse().unwrap());
+    }
+    response
+}
+
+async fn api(State(s): State<Arc<Server>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    s.api.lock().unwrap().push(Recorded {
+        path: uri.path().to_owned(),
+        headers,
+        body: body.clone(),
+    });
+    let scripted = s.api_replies.lock().unwrap().pop_front();
+    match scripted {
+        Some(r) => {
+            tokio::time::sleep(r.delay).await;
+            respond(r)
+        }
+        // Echo the request as the created webhook, as Sinch does.
+        None => {
+            let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            v["id"] = "01HZZZZZZZZZZZZZZZZZZZZZZZ".into();
+            respond(reply(200, &v.to_string()))
+        }
+    }
+}
+
+async fn token(
+    State(s): State<Arc<Server>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    s.tokens.lock().unwrap().push(Recorded {
+        path: uri.path().to_owned(),
+        headers,
+        body,
+    });
+    let delay = *s.token_delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
+    let scripted = s.token_replies.lock().unwrap().pop_front();
+    match scripted {
+        Some(r) => respond(r),
+        None => {
+            let n = s.issued.fetch_add(1, Ordering::SeqCst) + 1;
+            respond(reply(
+                200,
+                &format!(
+                    r#"{{"access_token":"tok-{n}","expires_in":3600,"token_type":"bearer","scope":""}}"#
+                ),
+            ))
+        }
+    }
+}
+
+pub async fn serve() -> (Arc<Server>, String) {
+    let server = Arc::new(Server::default());
+    let app = axum::Router::new()
+        .route("/oauth2/token", axum::routing::post(token))
+        .fallback(api)
+        .with_state(server.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (server, url)
+}
+
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy::default()
+        .base_delay(Duration::from_millis(1))
+        .max_delay(Duration::from_secs(2))
+}
+
+pub fn basic(url: &str) -> Client {
+    Client::builder()
+        .project_id("proj")
+        .base_url(url)
+        .basic_auth("kid", SENTINEL)
+        .retry(fast_retry())
+        .build()
+        .unwrap()
+}
+
+pub fn oauth(url: &str) -> Client {
+    Client::builder()
+        .project_id("proj")
+        .base_url(url)
+        .auth_base_url(url)
+        .oauth2("kid", SENTINEL)
+        .retry(fast_retry())
+        .build()
+        .unwrap()
+}
+
+pub fn header<'a>(r: &'a Recorded, name: &str) -> &'a str {
+    r.headers
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("")
+}
+
+pub fn base64_of(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+pub fn expired_401() -> Reply {
+    let mut r = reply(401, "{}");
+    r.headers.push((
+        "www-authenticate",
+        r#"Bearer error="invalid_token", error_description="Jwt expired at 2026-01-01T00:00:00Z""#
+            .into(),
+    ));
+    r
+}

@@ -1,0 +1,118 @@
+//! No secret reaches `Debug`, `Display`, an error or tracing output.
+//!
+//! Its own test binary: it installs a global tracing subscriber, and tracing
+//! caches per-callsite interest across threads, so sharing a binary with other
+//! tests would make the captured output depend on test order.
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use sinch_conversation::{Client, NewClientCredentials, Region};
+
+/// Writes tracing output into a buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn secrets_never_reach_debug_display_errors_or_traces() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let (server, url) = serve().await;
+    // The token itself is a sentinel too.
+    server.script_tokens([reply(
+        200,
+        &format!(r#"{{"access_token":"{SENTINEL}","expires_in":3600}}"#),
+    )]);
+    server.script_api([expired_401()]);
+    let client = oauth(&url);
+    let builder = Client::builder()
+        .project_id("p")
+        .region(Region::Eu)
+        .oauth2("k", SENTINEL);
+    let create = client
+        .create_webhook("A", "https://e.com/1")
+        .trigger("MESSAGE_INBOUND")
+        .secret(SENTINEL)
+        .client_credentials(NewClientCredentials::new(
+            "cid",
+            SENTINEL,
+            "https://auth.example.com/t",
+        ));
+    let mut shown = vec![
+        format!("{client:?}"),
+        format!("{builder:?}"),
+        format!("{create:?}"),
+    ];
+    let webhook = create.clone().send().await.unwrap();
+    shown.push(format!("{webhook:?}"));
+    shown.push(format!("{:?}", create.build().unwrap()));
+    shown.push(format!("{:?}", create.as_new_webhook()));
+
+    // Errors from a request full of secrets.
+    server.script_api([reply(500, "{}")]);
+    let err = create.clone().send().await.unwrap_err();
+    shown.push(format!("{err} {err:?}"));
+    let bad = client
+        .create_webhook("", "ftp://user:pw@x")
+        .secret(SENTINEL)
+        .client_credentials(NewClientCredentials::new("", SENTINEL, SENTINEL));
+    let err = bad.send().await.unwrap_err();
+    shown.push(format!("{err} {err:?}"));
+    let bad_key = Client::builder()
+        .project_id("p")
+        .base_url(&url)
+        .auth_base_url(&url)
+        .oauth2("k", SENTINEL)
+        .build()
+        .unwrap();
+    server.script_tokens([reply(401, r#"{"error":"invalid_client"}"#)]);
+    let err = bad_key
+        .create_webhook("A", "https://e.com")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap_err();
+    shown.push(format!("{err} {err:?}"));
+
+    let traces = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for text in shown.iter().chain([&traces]) {
+        assert!(!text.contains(SENTINEL), "secret leaked in: {text}");
+        assert!(
+            !text.contains(&base64_of(&format!("k:{SENTINEL}"))),
+            "encoded secret leaked in: {text}"
+        );
+    }
+    // The span carries what an operator needs.
+    for field in [
+        "sinch.request",
+        "operation=\"create_webhook\"",
+        "method=\"POST\"",
+        "path=/v1/projects/proj/webhooks",
+        "status=200",
+        "duration_ms=",
+        "create_webhook succeeded",
+    ] {
+        assert!(
+            traces.contains(field),
+            "{field} missing from traces:\n{traces}"
+        );
+    }
+}
