@@ -286,6 +286,19 @@ fn open_enum(name: &str, description: Option<&str>, values: &[String]) -> TokenS
 /// `<SCHEMA>[_<PROPERTY>]_<KEYWORD>`.
 fn spec_constants(schemas: &serde_json::Map<String, Value>) -> Result<TokenStream, String> {
     let mut items = Vec::new();
+    let mut password_fields: Vec<&str> = schemas
+        .values()
+        .filter_map(|s| s.get("properties").and_then(Value::as_object))
+        .flat_map(|props| props.iter())
+        .filter(|(_, p)| p.get("format").and_then(Value::as_str) == Some("password"))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    password_fields.sort_unstable();
+    password_fields.dedup();
+    items.push(quote! {
+        /// Property names with `format: password`: secrets to redact.
+        pub const PASSWORD_FIELDS: &[&str] = &[#(#password_fields),*];
+    });
     for (schema_name, schema) in schemas {
         let mut places = vec![(screaming(schema_name), schema_name.clone(), schema)];
         if let Some(required) = schema.get("required").and_then(Value::as_array) {

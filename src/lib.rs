@@ -6,6 +6,9 @@ mod auth;
 mod client;
 mod error;
 mod generated;
+#[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
+pub mod mock;
 mod retry;
 mod secret;
 mod transport;
@@ -19,6 +22,6 @@ pub use error::{
 pub use generated::enums::{TokenRequestType, WebhookTargetType, WebhookTrigger};
 pub use generated::spec;
 pub use retry::RetryPolicy;
-pub use secret::Secret;
+pub use secret::{Secret, redacted_json};
 pub use types::Webhook;
 pub use validate::{NewClientCredentials, NewWebhook, ValidationErrors};

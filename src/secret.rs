@@ -79,3 +79,38 @@ impl schemars::JsonSchema for Secret {
         schemars::json_schema!({ "type": "string", "format": "password" })
     }
 }
+
+/// A JSON copy of `value` in which every secret field (the spec's
+/// `format: password` properties, e.g. `secret` and `client_secret`) reads
+/// `***`: for printing or logging requests and webhooks.
+///
+/// ```
+/// use sinch_conversation::{redacted_json, NewWebhook, Secret};
+///
+/// let mut webhook = NewWebhook::new("app", "https://example.com");
+/// webhook.secret = Some(Secret::from("hunter2"));
+/// let shown = redacted_json(&webhook);
+/// assert_eq!(shown["secret"], "***");
+/// assert_eq!(shown["app_id"], "app");
+/// ```
+pub fn redacted_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    let mut json = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+    redact(&mut json);
+    json
+}
+
+fn redact(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if crate::spec::PASSWORD_FIELDS.contains(&key.as_str()) && !v.is_null() {
+                    *v = serde_json::Value::from("***");
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}

@@ -1,0 +1,136 @@
+//! `sinch-mock`: the embedded Sinch stand-in as a process, for other languages'
+//! SDKs and for manual testing.
+//!
+//! ```text
+//! cargo run --features mock --bin sinch-mock -- --addr 127.0.0.1:8787 \
+//!     [--project-id P --key-id K --key-secret S --token-lifetime-secs N]
+//! ```
+//!
+//! Prints the base URL as its first line on stdout, then one line per request.
+//! Stops cleanly on Ctrl-C.
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use sinch_conversation::mock::{LoggedRequest, MockServer};
+
+const HELP: &str = "\
+sinch-mock: a local stand-in for the Sinch Conversation API (webhooks) and its OAuth2 server
+
+Options:
+  --addr ADDR                 listen address (default 127.0.0.1:8787)
+  --project-id ID             the project it serves (default mock-project)
+  --key-id ID                 access key id it accepts (default mock-key-id)
+  --key-secret SECRET         access key secret it accepts (default mock-key-secret)
+  --token-lifetime-secs N     OAuth2 token lifetime (default 3600)
+  -h, --help                  this text
+";
+
+struct Args {
+    addr: SocketAddr,
+    project_id: String,
+    key_id: String,
+    key_secret: String,
+    token_lifetime: u64,
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut parsed = Args {
+        addr: SocketAddr::from(([127, 0, 0, 1], 8787)),
+        project_id: MockServer::DEFAULT_PROJECT_ID.to_owned(),
+        key_id: MockServer::DEFAULT_KEY_ID.to_owned(),
+        key_secret: MockServer::DEFAULT_KEY_SECRET.to_owned(),
+        token_lifetime: 3600,
+    };
+    while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            return Ok(None);
+        }
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--addr" => {
+                parsed.addr = value
+                    .parse()
+                    .map_err(|e| format!("--addr {value:?}: {e}"))?
+            }
+            "--project-id" => parsed.project_id = value,
+            "--key-id" => parsed.key_id = value,
+            "--key-secret" => parsed.key_secret = value,
+            "--token-lifetime-secs" => {
+                parsed.token_lifetime = value
+                    .parse()
+                    .map_err(|e| format!("--token-lifetime-secs {value:?}: {e}"))?
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(Some(parsed))
+}
+
+fn log_line(request: &LoggedRequest) {
+    let status = match request.status {
+        0 => "dropped".to_owned(),
+        s => s.to_string(),
+    };
+    println!(
+        "{} {} -> {status} ({} auth, {:.1} ms)",
+        request.method,
+        request.path,
+        request.auth,
+        request.duration.as_secs_f64() * 1000.0
+    );
+}
+
+fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("sinch-mock: {message}\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("sinch-mock: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let server = MockServer::builder()
+            .addr(args.addr)
+            .project_id(&args.project_id)
+            .key(&args.key_id, args.key_secret)
+            .token_lifetime(Duration::from_secs(args.token_lifetime))
+            .on_request(log_line)
+            .start()
+            .await;
+        let server = match server {
+            Ok(server) => server,
+            Err(e) => {
+                eprintln!("sinch-mock: cannot listen on {}: {e}", args.addr);
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("{}", server.base_url());
+        eprintln!(
+            "sinch-mock: serving project {:?} for key id {:?} (API and OAuth2 at {}); Ctrl-C stops",
+            args.project_id,
+            args.key_id,
+            server.base_url()
+        );
+        let _ = std::io::stdout().flush();
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("sinch-mock: stopping");
+        drop(server);
+        ExitCode::SUCCESS
+    })
+}

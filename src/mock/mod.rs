@@ -1,0 +1,320 @@
+//! An embedded Sinch stand-in server, for examples and tests that need no
+//! account, no credentials and no network (feature `mock`).
+//!
+//! It listens on loopback, behaves as Sinch does for what this crate's spec
+//! covers, and can be inspected, seeded and told to fail.
+//!
+//! - `POST /oauth2/token`: client credentials with HTTP Basic; answers a
+//!   JWT-shaped `access_token` (with an `exp` claim), `expires_in` and
+//!   `token_type`. Wrong credentials: 401.
+//! - `POST /v1/projects/{project_id}/webhooks`: Basic with the configured key
+//!   or a Bearer token it issued (an expired one gets a 401 whose
+//!   `WWW-Authenticate` says so); another project: 403; the body checked with
+//!   the same validation code the client uses, as strictly as Sinch (an
+//!   unknown trigger or `target_type` is refused; an unknown
+//!   `token_request_type` becomes `BASIC`); at most 5 webhooks per app and no
+//!   duplicate target per app; an omitted `target_type` is stored as Sinch's
+//!   default, `DISMISS`.
+//! - Malformed JSON, a content type other than JSON, a body over the size
+//!   limit (64 KiB by default): 400. Unknown paths: 404. All errors in Sinch's
+//!   `{"error": {"code", "message", "status", "details"}}` format.
+//!
+//! State is kept in memory: webhooks (at most 5 per app, so bounded by the
+//! number of apps), and the last 10 000 log entries. [`MockServer::reset`]
+//! clears it between tests that share a server.
+//!
+//! ```
+//! use sinch_conversation::mock::MockServer;
+//! use sinch_conversation::WebhookTrigger;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = MockServer::start().await?;
+//! let client = server.client_builder().build()?;
+//! let webhook = client
+//!     .create_webhook("my-app", "https://example.com/hook")
+//!     .trigger(WebhookTrigger::MessageInbound)
+//!     .send()
+//!     .await?;
+//! assert_eq!(server.webhooks("my-app"), vec![webhook]);
+//! # Ok(()) }
+//! ```
+mod server;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use state::LoggedRequest;
+
+use crate::client::ClientBuilder;
+use crate::secret::Secret;
+use crate::types::Webhook;
+use server::{OnRequest, Shared};
+
+/// What an injected fault does to a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer this status in Sinch's error format, with `Retry-After` (in
+    /// whole seconds) when set. E.g. 429, 500, 503.
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The `Retry-After` to send.
+        retry_after: Option<Duration>,
+    },
+    /// Wait, then handle the request normally.
+    Delay(Duration),
+    /// Send the status line and headers, then drop the connection: the
+    /// request was received, the answer never completes.
+    DropConnection,
+}
+
+/// Configures a [`MockServer`].
+#[derive(Clone)]
+pub struct MockServerBuilder {
+    addr: SocketAddr,
+    project_id: String,
+    key_id: String,
+    key_secret: Secret,
+    token_lifetime: Duration,
+    max_body_bytes: usize,
+    on_request: Option<OnRequest>,
+}
+
+impl std::fmt::Debug for MockServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServerBuilder")
+            .field("addr", &self.addr)
+            .field("project_id", &self.project_id)
+            .field("key_id", &self.key_id)
+            .field("key_secret", &self.key_secret)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MockServerBuilder {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            project_id: MockServer::DEFAULT_PROJECT_ID.to_owned(),
+            key_id: MockServer::DEFAULT_KEY_ID.to_owned(),
+            key_secret: Secret::from(MockServer::DEFAULT_KEY_SECRET),
+            token_lifetime: Duration::from_secs(3600),
+            max_body_bytes: 64 * 1024,
+            on_request: None,
+        }
+    }
+}
+
+impl MockServerBuilder {
+    /// Where to listen (default `127.0.0.1:0`, a free port).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// The one project the stand-in knows; others get 403.
+    pub fn project_id(mut self, project_id: impl Into<String>) -> Self {
+        self.project_id = project_id.into();
+        self
+    }
+
+    /// The access key it accepts.
+    pub fn key(mut self, key_id: impl Into<String>, key_secret: impl Into<Secret>) -> Self {
+        self.key_id = key_id.into();
+        self.key_secret = key_secret.into();
+        self
+    }
+
+    /// How long issued tokens live (default one hour). Short lifetimes make
+    /// clients refresh; see also [`MockServer::set_token_lifetime`].
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+
+    /// Largest request body accepted (default 64 KiB).
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// Called after every request with its log entry (e.g. to print it).
+    pub fn on_request(mut self, hook: impl Fn(&LoggedRequest) + Send + Sync + 'static) -> Self {
+        self.on_request = Some(Arc::new(hook));
+        self
+    }
+
+    /// Binds and starts serving on the current tokio runtime.
+    pub async fn start(self) -> std::io::Result<MockServer> {
+        let listener = tokio::net::TcpListener::bind(self.addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            project_id: self.project_id,
+            key_id: self.key_id,
+            key_secret: self.key_secret,
+            max_body_bytes: self.max_body_bytes,
+            state: Mutex::new(state::State::new(self.token_lifetime)),
+            on_request: self.on_request,
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let app = server::router(shared.clone());
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::warn!(error = %e, "the Sinch stand-in stopped");
+            }
+        });
+        Ok(MockServer {
+            base_url: format!("http://{addr}"),
+            addr,
+            shared,
+            stop: Some(stop),
+        })
+    }
+}
+
+/// A running stand-in; stops when dropped.
+pub struct MockServer {
+    base_url: String,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer")
+            .field("base_url", &self.base_url)
+            .field("project_id", &self.shared.project_id)
+            .field("key_id", &self.shared.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl MockServer {
+    /// The default project id.
+    pub const DEFAULT_PROJECT_ID: &'static str = "mock-project";
+    /// The default access key id.
+    pub const DEFAULT_KEY_ID: &'static str = "mock-key-id";
+    /// The default access key secret.
+    pub const DEFAULT_KEY_SECRET: &'static str = "mock-key-secret";
+
+    /// Starts with the defaults on a free loopback port.
+    pub async fn start() -> std::io::Result<MockServer> {
+        MockServerBuilder::default().start().await
+    }
+
+    /// A builder for other settings.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// `http://127.0.0.1:<port>`: both the API and the OAuth2 base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The project id it serves.
+    pub fn project_id(&self) -> &str {
+        &self.shared.project_id
+    }
+
+    /// A client builder aimed at this stand-in: its project, API and OAuth2
+    /// URLs, and its key with OAuth2. Call `.basic_auth(..)` to use Basic.
+    pub fn client_builder(&self) -> ClientBuilder {
+        ClientBuilder::default()
+            .project_id(self.shared.project_id.clone())
+            .base_url(self.base_url.clone())
+            .auth_base_url(self.base_url.clone())
+            .oauth2(self.shared.key_id.clone(), self.shared.key_secret.clone())
+    }
+
+    /// The webhooks of one app, in creation order.
+    pub fn webhooks(&self, app_id: &str) -> Vec<Webhook> {
+        self.shared
+            .lock()
+            .webhooks
+            .get(app_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every app's webhooks.
+    pub fn all_webhooks(&self) -> std::collections::BTreeMap<String, Vec<Webhook>> {
+        self.shared.lock().webhooks.clone()
+    }
+
+    /// Stores a webhook as if it had been created (no validation, no limit):
+    /// for tests that start from existing state. An id is assigned if absent.
+    pub fn seed_webhook(&self, mut webhook: Webhook) -> Webhook {
+        if webhook.id.is_none() {
+            webhook.id = Some(state::new_id());
+        }
+        let app = webhook.app_id.clone().unwrap_or_default();
+        self.shared
+            .lock()
+            .webhooks
+            .entry(app)
+            .or_default()
+            .push(webhook.clone());
+        webhook
+    }
+
+    /// The requests answered so far (the last 10 000), oldest first.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared.lock().log.iter().cloned().collect()
+    }
+
+    /// Makes the next `n` requests, whatever their path, suffer `fault`.
+    pub fn fail_next(&self, n: usize, fault: Fault) {
+        let mut state = self.shared.lock();
+        state.faults.extend(std::iter::repeat_n(fault, n));
+    }
+
+    /// Changes the lifetime of tokens issued from now on.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.shared.lock().token_lifetime = lifetime;
+    }
+
+    /// Makes every token issued so far expired, as if its time had run out
+    /// early (clock skew, revocation): the next request with one gets a 401
+    /// whose `WWW-Authenticate` says the token expired.
+    pub fn expire_tokens(&self) {
+        let past = std::time::SystemTime::now() - Duration::from_secs(1);
+        self.shared
+            .lock()
+            .tokens
+            .values_mut()
+            .for_each(|exp| *exp = past);
+    }
+
+    /// Clears webhooks, the request log, pending faults and issued tokens.
+    pub fn reset(&self) {
+        let mut state = self.shared.lock();
+        state.webhooks.clear();
+        state.log.clear();
+        state.faults.clear();
+        state.tokens.clear();
+    }
+}
