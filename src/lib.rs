@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+pub mod callbacks;
 mod client;
 mod error;
 mod generated;

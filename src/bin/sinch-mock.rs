@@ -7,7 +7,9 @@
 //! ```
 //!
 //! Prints the base URL as its first line on stdout, then one line per request.
-//! Stops cleanly on Ctrl-C.
+//! Stops cleanly on Ctrl-C. `POST /_mock/projects/{project_id}/apps/{app_id}/events`
+//! with `{"trigger": ..., "payload": {...}}` delivers a signed event to the
+//! app's webhooks (loopback targets only).
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -25,6 +27,10 @@ Options:
   --key-secret SECRET         access key secret it accepts (default mock-key-secret)
   --token-lifetime-secs N     OAuth2 token lifetime (default 3600)
   -h, --help                  this text
+
+Admin: POST /_mock/projects/{project_id}/apps/{app_id}/events
+       {\"trigger\": \"MESSAGE_INBOUND\", \"payload\": {...}}
+       delivers a signed event to the app's webhooks (loopback targets only).
 ";
 
 struct Args {

@@ -39,6 +39,7 @@
 //! assert_eq!(server.webhooks("my-app"), vec![webhook]);
 //! # Ok(()) }
 //! ```
+mod deliver;
 mod server;
 mod state;
 
@@ -46,6 +47,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use deliver::{Delivery, DeliveryOutcome};
 pub use state::LoggedRequest;
 
 use crate::client::ClientBuilder;
@@ -81,6 +83,8 @@ pub struct MockServerBuilder {
     key_secret: Secret,
     token_lifetime: Duration,
     max_body_bytes: usize,
+    delivery_timeout: Duration,
+    allow_external_deliveries: bool,
     on_request: Option<OnRequest>,
 }
 
@@ -106,6 +110,8 @@ impl Default for MockServerBuilder {
             key_secret: Secret::from(MockServer::DEFAULT_KEY_SECRET),
             token_lifetime: Duration::from_secs(3600),
             max_body_bytes: 64 * 1024,
+            delivery_timeout: Duration::from_secs(5),
+            allow_external_deliveries: false,
             on_request: None,
         }
     }
@@ -144,6 +150,19 @@ impl MockServerBuilder {
         self
     }
 
+    /// How long one event delivery may take (default 5 s).
+    pub fn delivery_timeout(mut self, timeout: Duration) -> Self {
+        self.delivery_timeout = timeout;
+        self
+    }
+
+    /// Deliver events to targets outside loopback too. Off by default, so
+    /// tests never send traffic off the machine by accident.
+    pub fn allow_external_deliveries(mut self, allow: bool) -> Self {
+        self.allow_external_deliveries = allow;
+        self
+    }
+
     /// Called after every request with its log entry (e.g. to print it).
     pub fn on_request(mut self, hook: impl Fn(&LoggedRequest) + Send + Sync + 'static) -> Self {
         self.on_request = Some(Arc::new(hook));
@@ -154,11 +173,20 @@ impl MockServerBuilder {
     pub async fn start(self) -> std::io::Result<MockServer> {
         let listener = tokio::net::TcpListener::bind(self.addr).await?;
         let addr = listener.local_addr()?;
+        // Deliveries may go to https targets; see ClientBuilder::build.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(self.delivery_timeout)
+            .user_agent(concat!("sinch-mock/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared {
             project_id: self.project_id,
             key_id: self.key_id,
             key_secret: self.key_secret,
             max_body_bytes: self.max_body_bytes,
+            allow_external_deliveries: self.allow_external_deliveries,
+            http,
             state: Mutex::new(state::State::new(self.token_lifetime)),
             on_request: self.on_request,
         });
@@ -297,6 +325,31 @@ impl MockServer {
         self.shared.lock().token_lifetime = lifetime;
     }
 
+    /// Delivers an event to every webhook of `app_id` that has `target_type`
+    /// `HTTP` and subscribes to `trigger`, as Sinch would: a JSON POST,
+    /// signed with the webhook's `secret` when it has one. The body is
+    /// `payload` (an object) with `app_id` and `project_id` added when absent.
+    /// Deliveries run concurrently, each bounded by the delivery timeout;
+    /// only loopback targets are contacted unless
+    /// [`MockServerBuilder::allow_external_deliveries`] is set.
+    ///
+    /// The binary offers the same as
+    /// `POST /_mock/projects/{project_id}/apps/{app_id}/events` with
+    /// `{"trigger": "MESSAGE_INBOUND", "payload": {...}}`.
+    pub async fn deliver_event(
+        &self,
+        app_id: &str,
+        trigger: impl Into<crate::WebhookTrigger>,
+        payload: serde_json::Value,
+    ) -> Vec<Delivery> {
+        deliver::deliver(&self.shared, app_id, &trigger.into(), payload).await
+    }
+
+    /// Every delivery so far (the last 10 000), oldest first.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.shared.lock().deliveries.iter().cloned().collect()
+    }
+
     /// Makes every token issued so far expired, as if its time had run out
     /// early (clock skew, revocation): the next request with one gets a 401
     /// whose `WWW-Authenticate` says the token expired.
@@ -316,5 +369,6 @@ impl MockServer {
         state.log.clear();
         state.faults.clear();
         state.tokens.clear();
+        state.deliveries.clear();
     }
 }

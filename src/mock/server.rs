@@ -26,6 +26,8 @@ pub(crate) struct Shared {
     pub(crate) key_id: String,
     pub(crate) key_secret: Secret,
     pub(crate) max_body_bytes: usize,
+    pub(crate) allow_external_deliveries: bool,
+    pub(crate) http: reqwest::Client,
     pub(crate) state: Mutex<MockState>,
     pub(crate) on_request: Option<OnRequest>,
 }
@@ -43,6 +45,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/v1/projects/{project_id}/webhooks",
             axum::routing::post(create_webhook),
+        )
+        .route(
+            "/_mock/projects/{project_id}/apps/{app_id}/events",
+            axum::routing::post(inject_event),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
@@ -393,4 +399,35 @@ fn stored_webhook(request: CreateWebhookRequest) -> Webhook {
         ),
         triggers: request.triggers,
     }
+}
+
+#[derive(serde::Deserialize)]
+struct InjectedEvent {
+    trigger: crate::WebhookTrigger,
+    #[serde(default)]
+    payload: serde_json::Value,
+}
+
+/// Admin route: deliver an event to the app's webhooks and answer the
+/// outcomes. No auth: the stand-in is a local test tool.
+async fn inject_event(
+    State(shared): State<Arc<Shared>>,
+    Path((project_id, app_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if project_id != shared.project_id {
+        return sinch_error(404, format!("unknown project {project_id:?}"), vec![]);
+    }
+    let event: InjectedEvent = match serde_json::from_slice(&body) {
+        Ok(event) => event,
+        Err(e) => {
+            return sinch_error(
+                400,
+                format!("expected {{\"trigger\": \"MESSAGE_INBOUND\", \"payload\": {{...}}}}: {e}"),
+                vec![],
+            );
+        }
+    };
+    let deliveries = super::deliver::deliver(&shared, &app_id, &event.trigger, event.payload).await;
+    axum::Json(serde_json::json!({ "deliveries": deliveries })).into_response()
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 
 use super::Fault;
+use super::deliver::Delivery;
 use crate::types::Webhook;
 
 /// At most this many webhooks per app, as Sinch enforces.
@@ -36,6 +37,7 @@ pub(crate) struct State {
     pub(crate) tokens: HashMap<String, SystemTime>,
     pub(crate) log: VecDeque<LoggedRequest>,
     pub(crate) faults: VecDeque<Fault>,
+    pub(crate) deliveries: VecDeque<Delivery>,
     pub(crate) token_lifetime: Duration,
     issued: u64,
 }

@@ -1,0 +1,339 @@
+//! Signed event deliveries from the stand-in: to a receiver in this test that
+//! uses the verifier, and to the `receive_callbacks` example as a process.
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use sinch_conversation::callbacks::Verifier;
+use sinch_conversation::mock::{DeliveryOutcome, MockServer};
+use sinch_conversation::{Client, WebhookTargetType, WebhookTrigger};
+
+#[derive(Clone, Default)]
+struct Received(Arc<Mutex<Vec<(String, bool, serde_json::Value)>>>);
+
+/// Records (path, signature valid?, event). `/slow` takes 3 s to answer.
+async fn receiver_handler(
+    State((verifier, received)): State<(Verifier, Received)>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    if uri.path() == "/slow" {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    let valid = verifier.verify(&headers, &body).is_ok();
+    let event = serde_json::from_slice(&body).unwrap_or_default();
+    received
+        .0
+        .lock()
+        .unwrap()
+        .push((uri.path().to_owned(), valid, event));
+    if valid {
+        StatusCode::OK
+    } else {
+        StatusCode::UNAUTHORIZED
+    }
+}
+
+async fn receiver(secret: &str) -> (String, Received) {
+    let received = Received::default();
+    let app = axum::Router::new()
+        .fallback(receiver_handler)
+        .with_state((Verifier::new(secret), received.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+fn dead_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}/dead")
+}
+
+async fn add(
+    client: &Client,
+    target: &str,
+    trigger: WebhookTrigger,
+    secret: Option<&str>,
+    kind: WebhookTargetType,
+) {
+    let mut request = client
+        .create_webhook("app", target)
+        .trigger(trigger)
+        .target_type(kind);
+    if let Some(secret) = secret {
+        request = request.secret(secret);
+    }
+    request.send().await.unwrap();
+}
+
+#[tokio::test]
+async fn events_reach_subscribed_http_webhooks_signed_and_slow_targets_block_nothing() {
+    let (url, received) = receiver("whsec").await;
+    let server = MockServer::builder()
+        .delivery_timeout(Duration::from_millis(500))
+        .start()
+        .await
+        .unwrap();
+    let client = server.client_builder().build().unwrap();
+    use WebhookTrigger::{MessageDelivery as Delivery, MessageInbound as Inbound};
+    add(
+        &client,
+        &format!("{url}/signed"),
+        Inbound,
+        Some("whsec"),
+        WebhookTargetType::Http,
+    )
+    .await;
+    add(
+        &client,
+        &format!("{url}/unsigned"),
+        Inbound,
+        None,
+        WebhookTargetType::Http,
+    )
+    .await;
+    add(
+        &client,
+        &format!("{url}/other-trigger"),
+        Delivery,
+        Some("whsec"),
+        WebhookTargetType::Http,
+    )
+    .await;
+    add(
+        &client,
+        &format!("{url}/dismissed"),
+        Inbound,
+        Some("whsec"),
+        WebhookTargetType::Dismiss,
+    )
+    .await;
+    add(
+        &client,
+        &format!("{url}/slow"),
+        Inbound,
+        Some("whsec"),
+        WebhookTargetType::Http,
+    )
+    .await;
+    // The sixth would exceed the limit; use another app for the dead target.
+    client
+        .create_webhook("app2", dead_url())
+        .trigger(Inbound)
+        .send()
+        .await
+        .unwrap();
+
+    let payload =
+        serde_json::json!({"message": {"contact_message": {"text_message": {"text": "hi"}}}});
+    let delivering = {
+        let server = &server;
+        let payload = payload.clone();
+        async move { server.deliver_event("app", Inbound, payload).await }
+    };
+    // The API answers while a delivery hangs on the slow target.
+    let api_during_delivery = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        client
+            .create_webhook("app3", "https://e.com/x")
+            .trigger(Inbound)
+            .send()
+            .await
+            .unwrap();
+        std::time::Instant::now()
+    };
+    let (deliveries, api_done) = tokio::join!(delivering, api_during_delivery);
+    let delivered_at = std::time::Instant::now();
+    assert!(
+        api_done < delivered_at,
+        "the API answered before the slow delivery gave up"
+    );
+
+    let mut outcomes: Vec<(String, bool, DeliveryOutcome)> = deliveries
+        .iter()
+        .map(|d| {
+            (
+                d.target.trim_start_matches(&url).to_owned(),
+                d.signed,
+                d.outcome.clone(),
+            )
+        })
+        .collect();
+    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    assert_eq!(
+        outcomes[0],
+        ("/signed".to_owned(), true, DeliveryOutcome::Status(200))
+    );
+    assert_eq!(outcomes[1].0, "/slow");
+    assert!(
+        matches!(outcomes[1].2, DeliveryOutcome::Failed(_)),
+        "{:?}",
+        outcomes[1]
+    );
+    assert_eq!(
+        outcomes[2],
+        ("/unsigned".to_owned(), false, DeliveryOutcome::Status(401))
+    );
+
+    let got = received.0.lock().unwrap().clone();
+    let signed = got.iter().find(|(p, _, _)| p == "/signed").unwrap();
+    assert!(signed.1, "the signature verified");
+    assert_eq!(signed.2["message"], payload["message"]);
+    assert_eq!(signed.2["app_id"], "app");
+    assert_eq!(signed.2["project_id"], "mock-project");
+
+    let dead = server
+        .deliver_event("app2", Inbound, serde_json::json!({}))
+        .await;
+    assert!(
+        matches!(&dead[0].outcome, DeliveryOutcome::Failed(_)),
+        "{dead:?}"
+    );
+    assert_eq!(server.deliveries().len(), 4);
+}
+
+#[tokio::test]
+async fn targets_off_loopback_are_skipped_by_default() {
+    let server = MockServer::start().await.unwrap();
+    let client = server.client_builder().build().unwrap();
+    client
+        .create_webhook("app", "https://example.com/hook")
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+        .unwrap();
+    let deliveries = server
+        .deliver_event("app", "MESSAGE_INBOUND", serde_json::json!({}))
+        .await;
+    assert!(
+        matches!(&deliveries[0].outcome, DeliveryOutcome::Skipped(why) if why.contains("loopback")),
+        "{deliveries:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_admin_route_injects_events() {
+    let (url, received) = receiver("s").await;
+    let server = MockServer::start().await.unwrap();
+    let client = server.client_builder().build().unwrap();
+    client
+        .create_webhook("app", format!("{url}/hook"))
+        .trigger("OPT_IN")
+        .secret("s")
+        .send()
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let answer: serde_json::Value = http
+        .post(format!("{}/_mock/projects/mock-project/apps/app/events", server.base_url()))
+        .json(&serde_json::json!({"trigger": "OPT_IN", "payload": {"opt_in": {"status": "OPT_IN_SUCCEEDED"}}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["deliveries"][0]["outcome"],
+        serde_json::json!({"status": 200})
+    );
+    assert_eq!(answer["deliveries"][0]["signed"], true);
+    assert_eq!(
+        received.0.lock().unwrap()[0].2["opt_in"]["status"],
+        "OPT_IN_SUCCEEDED"
+    );
+
+    let bad = http
+        .post(format!(
+            "{}/_mock/projects/mock-project/apps/app/events",
+            server.base_url()
+        ))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+}
+
+/// `target/debug/examples/receive_callbacks`, built by `cargo test`.
+fn receive_callbacks(args: &[&str]) -> std::process::Child {
+    let mut path = std::env::current_exe().unwrap();
+    path.pop();
+    if path.ends_with("deps") {
+        path.pop();
+    }
+    Command::new(path.join("examples").join("receive_callbacks"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_receive_callbacks_example_verifies_stand_in_deliveries() {
+    let mut child = receive_callbacks(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--secret",
+        "example-secret",
+        "--tolerance-secs",
+        "60",
+    ]);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = stdout.next().unwrap().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let server = MockServer::start().await.unwrap();
+    let client = server.client_builder().build().unwrap();
+    let right = format!("{url}/sinch");
+    let wrong = format!("{url}/wrong-secret");
+    client
+        .create_webhook("app", &right)
+        .trigger("MESSAGE_INBOUND")
+        .secret("example-secret")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_webhook("app", &wrong)
+        .trigger("MESSAGE_INBOUND")
+        .secret("not-the-secret")
+        .send()
+        .await
+        .unwrap();
+    let deliveries = server
+        .deliver_event(
+            "app",
+            "MESSAGE_INBOUND",
+            serde_json::json!({"message": {"id": "m1"}}),
+        )
+        .await;
+    let outcome = |target: &str| {
+        deliveries
+            .iter()
+            .find(|d| d.target == target)
+            .map(|d| d.outcome.clone())
+    };
+    assert_eq!(outcome(&right), Some(DeliveryOutcome::Status(200)));
+    assert_eq!(outcome(&wrong), Some(DeliveryOutcome::Status(401)));
+
+    let event: serde_json::Value = serde_json::from_str(&stdout.next().unwrap().unwrap()).unwrap();
+    assert_eq!(event["message"]["id"], "m1");
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
