@@ -309,8 +309,10 @@ impl CreateWebhook<'_> {
 
     /// Validates, then sends. Nothing is sent if validation fails.
     pub async fn send(self) -> Result<Webhook, Error> {
-        let body = self.build()?;
-        self.client.send_create(body).await
+        let body = self.webhook.into_request()?;
+        // The request's state machine is a few KiB: box it once rather than
+        // copy it each time the caller's future moves.
+        Box::pin(self.client.send_create(body)).await
     }
 }
 

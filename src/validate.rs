@@ -88,6 +88,12 @@ impl NewWebhook {
     pub fn validate(&self) -> Result<CreateWebhookRequest, ValidationErrors> {
         validate(self, Policy::Client)
     }
+
+    /// [`validate`](Self::validate), moving the fields instead of copying them.
+    pub fn into_request(self) -> Result<CreateWebhookRequest, ValidationErrors> {
+        check(&self, Policy::Client)?;
+        to_request(self)
+    }
 }
 
 /// OAuth2 client credentials Sinch uses to fetch a token from *your* token
@@ -351,10 +357,20 @@ fn check_required(path: &str, value: &str, out: &mut Vec<Violation>) -> bool {
     }
 }
 
-/// Parses an absolute http(s) URL with a host. Never echoes the URL: it may
-/// carry credentials in its userinfo.
-fn parse_http_url(value: &str) -> Result<url::Url, String> {
-    if let Some(c) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
+/// The host of an absolute http(s) URL (lower-cased, percent-escapes
+/// decoded, as Sinch would resolve it), or why it is not one. Never echoes
+/// the URL: it may carry credentials in its userinfo.
+fn http_url_host(value: &str) -> Result<std::borrow::Cow<'_, str>, String> {
+    let unsafe_char = if value.is_ascii() {
+        // The common case, byte by byte.
+        value
+            .bytes()
+            .find(|b| *b <= b' ' || *b == 0x7f)
+            .map(char::from)
+    } else {
+        value.chars().find(|c| c.is_whitespace() || c.is_control())
+    };
+    if let Some(c) = unsafe_char {
         return Err(format!("contains {c:?}"));
     }
     // WHATWG parsing (the `url` crate) repairs `https:host` and `https:///host`;
@@ -366,28 +382,67 @@ fn parse_http_url(value: &str) -> Result<url::Url, String> {
         }
         Some(_) => {}
     }
+    if let Some(host) = simple_http_host(value) {
+        return Ok(std::borrow::Cow::Borrowed(host));
+    }
     let url = url::Url::parse(value).map_err(|e| e.to_string())?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("scheme {:?} is not http or https", url.scheme()));
     }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err("no host".to_owned());
+    match url.host_str() {
+        Some(host) if !host.is_empty() => Ok(std::borrow::Cow::Owned(host.to_owned())),
+        _ => Err("no host".to_owned()),
     }
-    Ok(url)
+}
+
+/// The host of a plain `http(s)://[user@]host[:port][/...]` URL whose host is
+/// lower-case ASCII letters, digits, `-` and `.`, and not an IP address or a
+/// punycode label: exactly what the `url` crate would return, without its
+/// allocations. `None` hands anything else to the full parser.
+fn simple_http_host(value: &str) -> Option<&str> {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))?;
+    if !value.is_ascii() || value.contains(['%', '\\']) {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (host_port, None),
+    };
+    if let Some(port) = port
+        && (port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let labels = host.strip_suffix('.').unwrap_or(host);
+    let plain = !labels.is_empty()
+        && labels.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with("xn--")
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    // A numeric last label makes WHATWG read the host as an IPv4 address.
+    let last_numeric = labels
+        .rsplit('.')
+        .next()
+        .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_digit()));
+    (plain && !last_numeric).then_some(host)
 }
 
 /// `true` when `host` is `pattern` or under it; `*` matches one DNS label.
 fn host_matches(host: &str, pattern: &str) -> bool {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let host: Vec<&str> = host.split('.').collect();
-    let pattern: Vec<&str> = pattern.split('.').collect();
-    if host.len() < pattern.len() {
-        return false;
-    }
-    let tail = &host[host.len() - pattern.len()..];
-    tail.iter()
-        .zip(&pattern)
-        .all(|(h, p)| (*p == "*" && !h.is_empty()) || h.eq_ignore_ascii_case(p))
+    let mut host_labels = host.trim_end_matches('.').rsplit('.');
+    pattern.rsplit('.').all(|p| {
+        host_labels
+            .next()
+            .is_some_and(|h| (p == "*" && !h.is_empty()) || h.eq_ignore_ascii_case(p))
+    })
 }
 
 fn check_target(value: &str, out: &mut Vec<Violation>) {
@@ -395,12 +450,12 @@ fn check_target(value: &str, out: &mut Vec<Violation>) {
         return;
     }
     check_max_length("target", value, spec::WEBHOOK_TARGET_MAX_LENGTH, out);
-    match parse_http_url(value) {
+    match http_url_host(value) {
         Err(why) => out.push(Violation::new("target", Rule::NotHttpUrl(why))),
-        Ok(url) => {
-            // `url` has lower-cased the host and decoded percent-escapes in it;
-            // userinfo and port are separate, so none of them hide the host.
-            let host = url.host_str().unwrap_or_default();
+        Ok(host) => {
+            // The host is lower-cased with percent-escapes decoded; userinfo
+            // and port are separate, so none of them hide it.
+            let host = host.as_ref();
             if let Some(pattern) = spec::WEBHOOK_TARGET_FORBIDDEN_HOST_PATTERNS
                 .iter()
                 .find(|p| host_matches(host, p))
@@ -425,26 +480,28 @@ fn check_triggers(triggers: &[WebhookTrigger], policy: Policy, out: &mut Vec<Vio
     if triggers.is_empty() && policy == Policy::Client {
         out.push(Violation::new("triggers", Rule::NoTriggers));
     }
-    let mut seen = HashSet::new();
+    // Short lists (the usual case) are checked for duplicates by scanning.
+    let mut seen = (triggers.len() > 32).then(HashSet::new);
     for (i, trigger) in triggers.iter().enumerate() {
-        let path = format!("triggers[{i}]");
         let value = trigger.as_str();
-        if spec::WEBHOOK_TRIGGER_REFUSED_VALUES.contains(&value) {
-            out.push(Violation::new(path, Rule::RefusedValue(value.to_owned())));
+        let rule = if spec::WEBHOOK_TRIGGER_REFUSED_VALUES.contains(&value) {
+            Rule::RefusedValue(value.to_owned())
         } else if !trigger.is_known() && policy == Policy::Server {
-            out.push(Violation::new(
-                path,
-                Rule::UnknownValue {
-                    value: value.to_owned(),
-                    allowed: known_values(WebhookTrigger::KNOWN),
-                },
-            ));
-        } else if !seen.insert(value) && policy == Policy::Client {
-            out.push(Violation::new(
-                path,
-                Rule::DuplicateTrigger(value.to_owned()),
-            ));
-        }
+            Rule::UnknownValue {
+                value: value.to_owned(),
+                allowed: known_values(WebhookTrigger::KNOWN),
+            }
+        } else if policy == Policy::Client
+            && match seen.as_mut() {
+                Some(seen) => !seen.insert(value),
+                None => triggers[..i].contains(trigger),
+            }
+        {
+            Rule::DuplicateTrigger(value.to_owned())
+        } else {
+            continue;
+        };
+        out.push(Violation::new(format!("triggers[{i}]"), rule));
     }
 }
 
@@ -456,7 +513,7 @@ fn check_client_credentials(cc: &NewClientCredentials, policy: Policy, out: &mut
         out,
     );
     if check_required("client_credentials.endpoint", &cc.endpoint, out)
-        && let Err(why) = parse_http_url(&cc.endpoint)
+        && let Err(why) = http_url_host(&cc.endpoint)
     {
         out.push(Violation::new(
             "client_credentials.endpoint",
@@ -498,6 +555,12 @@ pub(crate) fn validate(
     input: &NewWebhook,
     policy: Policy,
 ) -> Result<CreateWebhookRequest, ValidationErrors> {
+    check(input, policy)?;
+    to_request(input.clone())
+}
+
+/// Every rule; all violations at once.
+pub(crate) fn check(input: &NewWebhook, policy: Policy) -> Result<(), ValidationErrors> {
     let mut out = Vec::new();
     check_path_safe("app_id", &input.app_id, &mut out);
     check_target(&input.target, &mut out);
@@ -517,48 +580,46 @@ pub(crate) fn validate(
     if let Some(cc) = &input.client_credentials {
         check_client_credentials(cc, policy, &mut out);
     }
-    if !out.is_empty() {
-        return Err(ValidationErrors::new(out));
+    if out.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationErrors::new(out))
     }
-    to_request(input)
-        .map_err(|why| ValidationErrors::new(vec![Violation::new("", Rule::Invalid(why))]))
 }
 
-/// Builds the generated request type; its own checks have already passed
-/// above, so an error here means the spec and validator disagree.
-fn to_request(input: &NewWebhook) -> Result<CreateWebhookRequest, String> {
-    let client_credentials = match &input.client_credentials {
+/// Builds the generated request type. Its own length checks have already
+/// passed in [`check`]; an error here means the spec and the validator
+/// disagree, and is reported rather than panicking.
+pub(crate) fn to_request(input: NewWebhook) -> Result<CreateWebhookRequest, ValidationErrors> {
+    let invalid = |path: &str, e: &dyn fmt::Display| {
+        ValidationErrors::new(vec![Violation::new(path, Rule::Invalid(e.to_string()))])
+    };
+    let client_credentials = match input.client_credentials {
         None => None,
         Some(cc) => Some(ClientCredentials {
-            client_id: cc.client_id.clone(),
-            client_secret: cc.client_secret.clone(),
-            endpoint: cc.endpoint.clone(),
+            client_id: cc.client_id,
+            client_secret: cc.client_secret,
+            endpoint: cc.endpoint,
             scope: cc
                 .scope
-                .as_deref()
                 .map(TryFrom::try_from)
                 .transpose()
-                .map_err(|e| format!("client_credentials.scope: {e}"))?,
+                .map_err(|e| invalid("client_credentials.scope", &e))?,
             response_type: cc
                 .response_type
-                .as_deref()
                 .map(TryFrom::try_from)
                 .transpose()
-                .map_err(|e| format!("client_credentials.response_type: {e}"))?,
-            token_request_type: cc.token_request_type.clone(),
+                .map_err(|e| invalid("client_credentials.response_type", &e))?,
+            token_request_type: cc.token_request_type,
         }),
     };
     Ok(CreateWebhookRequest {
-        app_id: input.app_id.clone(),
+        app_id: input.app_id,
         client_credentials,
-        secret: input.secret.clone(),
-        target: input
-            .target
-            .as_str()
-            .try_into()
-            .map_err(|e| format!("target: {e}"))?,
-        target_type: input.target_type.clone(),
-        triggers: input.triggers.clone(),
+        secret: input.secret,
+        target: input.target.try_into().map_err(|e| invalid("target", &e))?,
+        target_type: input.target_type,
+        triggers: input.triggers,
     })
 }
 

@@ -19,9 +19,11 @@
 //!   limit (64 KiB by default): 400. Unknown paths: 404. All errors in Sinch's
 //!   `{"error": {"code", "message", "status", "details"}}` format.
 //!
-//! State is kept in memory: webhooks (at most 5 per app, so bounded by the
-//! number of apps), and the last 10 000 log entries. [`MockServer::reset`]
-//! clears it between tests that share a server.
+//! State is kept in memory and capped, so it stays flat however long a test
+//! suite runs: at most 5 webhooks per app and 10 000 apps (creating a webhook
+//! for one more app forgets the oldest app), the last 10 000 requests and
+//! deliveries. [`MockServer::reset`] clears it between tests that share a
+//! server.
 //!
 //! ```
 //! use sinch_conversation::mock::MockServer;
@@ -365,7 +367,7 @@ impl MockServer {
     /// Clears webhooks, the request log, pending faults and issued tokens.
     pub fn reset(&self) {
         let mut state = self.shared.lock();
-        state.webhooks.clear();
+        state.clear_webhooks();
         state.log.clear();
         state.faults.clear();
         state.tokens.clear();

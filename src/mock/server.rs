@@ -330,27 +330,25 @@ async fn create_webhook(
         Err(e) => return sinch_error(400, format!("Invalid JSON payload received: {e}"), vec![]),
     };
     // The same validation the client runs, with the server's policy.
-    let request = match validate::validate(&input, Policy::Server) {
-        Ok(request) => request,
-        Err(errors) => {
-            let details: Vec<String> = errors
-                .violations()
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            return sinch_error(
-                400,
-                format!("Invalid argument: {}", details.join("; ")),
-                details,
-            );
-        }
-    };
+    let request =
+        match validate::check(&input, Policy::Server).and_then(|()| validate::to_request(input)) {
+            Ok(request) => request,
+            Err(errors) => {
+                let details: Vec<String> = errors
+                    .violations()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                return sinch_error(
+                    400,
+                    format!("Invalid argument: {}", details.join("; ")),
+                    details,
+                );
+            }
+        };
     let webhook = stored_webhook(request);
     let mut state = shared.lock();
-    let app = state
-        .webhooks
-        .entry(webhook.app_id.clone().unwrap_or_default())
-        .or_default();
+    let app = state.app_mut(webhook.app_id.as_deref().unwrap_or_default());
     if app.len() >= MAX_WEBHOOKS_PER_APP {
         return sinch_error(
             400,

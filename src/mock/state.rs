@@ -14,6 +14,9 @@ use crate::types::Webhook;
 pub(crate) const MAX_WEBHOOKS_PER_APP: usize = 5;
 /// Request-log entries kept; older ones are dropped so memory stays flat.
 pub(crate) const LOG_CAPACITY: usize = 10_000;
+/// Apps whose webhooks are kept; creating one more forgets the oldest app, so
+/// a long test run with an app per test stays flat in memory.
+pub(crate) const APP_CAPACITY: usize = 10_000;
 
 /// One request the stand-in answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +37,8 @@ pub struct LoggedRequest {
 #[derive(Default)]
 pub(crate) struct State {
     pub(crate) webhooks: BTreeMap<String, Vec<Webhook>>,
+    /// Apps in the order they first got a webhook, for eviction.
+    app_order: VecDeque<String>,
     pub(crate) tokens: HashMap<String, SystemTime>,
     pub(crate) log: VecDeque<LoggedRequest>,
     pub(crate) faults: VecDeque<Fault>,
@@ -48,6 +53,24 @@ impl State {
             token_lifetime,
             ..Self::default()
         }
+    }
+
+    /// The webhooks of `app_id`, making room for a new app if needed.
+    pub(crate) fn app_mut(&mut self, app_id: &str) -> &mut Vec<Webhook> {
+        if !self.webhooks.contains_key(app_id) {
+            while self.app_order.len() >= APP_CAPACITY {
+                if let Some(oldest) = self.app_order.pop_front() {
+                    self.webhooks.remove(&oldest);
+                }
+            }
+            self.app_order.push_back(app_id.to_owned());
+        }
+        self.webhooks.entry(app_id.to_owned()).or_default()
+    }
+
+    pub(crate) fn clear_webhooks(&mut self) {
+        self.webhooks.clear();
+        self.app_order.clear();
     }
 
     pub(crate) fn record(&mut self, entry: LoggedRequest) {
@@ -139,6 +162,20 @@ mod tests {
             claims["exp"].as_u64().unwrap(),
         );
         assert_eq!(exp - iat, 120);
+    }
+
+    #[test]
+    fn the_oldest_app_is_forgotten_beyond_capacity() {
+        let mut state = State::default();
+        for i in 0..APP_CAPACITY + 3 {
+            state.app_mut(&format!("app-{i}"));
+        }
+        assert_eq!(state.webhooks.len(), APP_CAPACITY);
+        assert!(!state.webhooks.contains_key("app-2"));
+        assert!(state.webhooks.contains_key("app-3"));
+        // An existing app does not evict anything.
+        state.app_mut("app-3");
+        assert_eq!(state.webhooks.len(), APP_CAPACITY);
     }
 
     #[test]

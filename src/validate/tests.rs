@@ -513,6 +513,21 @@ impl Case {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
+    /// The allocation-free host extraction says exactly what the `url`
+    /// crate says, whenever it answers at all.
+    #[test]
+    fn simple_host_agrees_with_the_url_crate(
+        url in "(https?|HTTPS?|ftp)://[a-zA-Z0-9@:._%-]{0,24}([/?#][ -~]{0,10})?",
+    ) {
+        if let Some(host) = simple_http_host(&url) {
+            let parsed = url::Url::parse(&url);
+            prop_assert!(parsed.is_ok(), "{url:?}: fast path accepted, url crate: {parsed:?}");
+            let parsed = parsed.unwrap();
+            prop_assert!(matches!(parsed.scheme(), "http" | "https"));
+            prop_assert_eq!(parsed.host_str(), Some(host), "{:?}", url);
+        }
+    }
+
     #[test]
     fn validator_accepts_exactly_what_the_rules_accept(case in case()) {
         let result = case.webhook().validate();

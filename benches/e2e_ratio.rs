@@ -1,0 +1,176 @@
+//! End-to-end cost of the client next to a raw `reqwest` POST, measured so
+//! that machine noise hits both alike: rounds alternate (raw, ours Basic,
+//! ours OAuth2 with a cached token, in a rotating order), each round a batch
+//! of creates against the embedded stand-in over loopback; the result is each
+//! variant's median per-create time and its ratio to raw. Sequential, and
+//! with 32 concurrent tasks. Prints one JSON line; `cargo xtask bench` reads it.
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use sinch_conversation::mock::MockServer;
+use sinch_conversation::{Client, NewClientCredentials, WebhookTrigger};
+
+static NEXT_APP: AtomicU64 = AtomicU64::new(0);
+const TARGET: &str = "https://example.com/sinch/callbacks";
+const ROUNDS: usize = 21;
+const SEQUENTIAL_BATCH: u64 = 200;
+const CONCURRENCY: u64 = 32;
+const CONCURRENT_BATCH: u64 = 32 * 40;
+
+fn next_app() -> String {
+    format!("ratio-app-{}", NEXT_APP.fetch_add(1, Ordering::Relaxed))
+}
+
+#[derive(Clone)]
+enum Variant {
+    Raw(Arc<(reqwest::Client, String, HeaderValue)>),
+    Ours(Client),
+}
+
+impl Variant {
+    async fn create(&self) {
+        let app = next_app();
+        match self {
+            Variant::Raw(raw) => {
+                let (http, url, authorization) = &**raw;
+                let body = serde_json::to_vec(&serde_json::json!({
+                    "app_id": app,
+                    "client_credentials": {
+                        "client_id": "client-id",
+                        "client_secret": "client-secret",
+                        "endpoint": "https://auth.example.com/token",
+                        "scope": "callbacks",
+                    },
+                    "secret": "bench-secret",
+                    "target": TARGET,
+                    "target_type": "HTTP",
+                    "triggers": ["MESSAGE_INBOUND", "MESSAGE_DELIVERY"],
+                }))
+                .unwrap_or_default();
+                let response = http
+                    .post(url)
+                    .header(AUTHORIZATION, authorization.clone())
+                    .header(CONTENT_TYPE, "application/json")
+                    .header(ACCEPT, "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("raw send");
+                assert!(response.status().is_success());
+                let _ = response.bytes().await.expect("raw body");
+            }
+            Variant::Ours(client) => {
+                client
+                    .create_webhook(app, TARGET)
+                    .triggers([
+                        WebhookTrigger::MessageInbound,
+                        WebhookTrigger::MessageDelivery,
+                    ])
+                    .secret("bench-secret")
+                    .client_credentials(
+                        NewClientCredentials::new(
+                            "client-id",
+                            "client-secret",
+                            "https://auth.example.com/token",
+                        )
+                        .scope("callbacks"),
+                    )
+                    .send()
+                    .await
+                    .expect("create");
+            }
+        }
+    }
+
+    /// Mean time per create over a batch.
+    async fn batch(&self, concurrency: u64, creates: u64) -> Duration {
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let variant = self.clone();
+                tokio::spawn(async move {
+                    for _ in 0..creates / concurrency {
+                        variant.create().await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task");
+        }
+        started.elapsed() / creates as u32
+    }
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+async fn compare(variants: &[(&str, Variant)], concurrency: u64, batch: u64) -> serde_json::Value {
+    // Warm up every connection the batch will use.
+    for (_, v) in variants {
+        v.batch(concurrency, batch).await;
+    }
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
+    for round in 0..ROUNDS {
+        for k in 0..variants.len() {
+            let i = (round + k) % variants.len();
+            samples[i].push(variants[i].1.batch(concurrency, batch).await);
+        }
+    }
+    let medians: Vec<Duration> = samples.into_iter().map(median).collect();
+    let raw = medians[0].as_nanos() as f64;
+    let mut out = serde_json::Map::new();
+    for ((name, _), m) in variants.iter().zip(&medians) {
+        out.insert(
+            (*name).to_owned(),
+            serde_json::json!({
+                "median_us": (m.as_nanos() as f64 / 1000.0 * 10.0).round() / 10.0,
+                "ratio_to_raw": ((m.as_nanos() as f64 / raw) * 1000.0).round() / 1000.0,
+            }),
+        );
+    }
+    serde_json::Value::Object(out)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let server = MockServer::start().await.expect("stand-in");
+        let http = reqwest::Client::new();
+        let creds = format!("{}:{}", MockServer::DEFAULT_KEY_ID, MockServer::DEFAULT_KEY_SECRET);
+        let authorization =
+            HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(creds)))
+                .expect("header");
+        let raw = Variant::Raw(Arc::new((
+            http.clone(),
+            format!("{}/v1/projects/{}/webhooks", server.base_url(), server.project_id()),
+            authorization,
+        )));
+        let basic = server
+            .client_builder()
+            .basic_auth(MockServer::DEFAULT_KEY_ID, MockServer::DEFAULT_KEY_SECRET)
+            .http_client(http.clone())
+            .build()
+            .expect("client");
+        let oauth = server.client_builder().http_client(http.clone()).build().expect("client");
+        let variants = [
+            ("raw_reqwest", raw),
+            ("ours_basic", Variant::Ours(basic)),
+            ("ours_oauth2_cached", Variant::Ours(oauth)),
+        ];
+        let sequential = compare(&variants, 1, SEQUENTIAL_BATCH).await;
+        let concurrent = compare(&variants, CONCURRENCY, CONCURRENT_BATCH).await;
+        println!(
+            "{}",
+            serde_json::json!({"rounds": ROUNDS, "sequential": sequential, "concurrent_32": concurrent})
+        );
+    });
+}

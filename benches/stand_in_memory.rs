@@ -1,0 +1,84 @@
+//! The stand-in under load: 100 000 creates (one app each) from 32 concurrent
+//! clients, with the resident memory of the process after 10 000, 50 000 and
+//! 100 000. The stand-in keeps 10 000 apps, so memory should level off once
+//! it starts forgetting the oldest.
+//! Prints one JSON line; `cargo xtask bench` reads it.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use sinch_conversation::WebhookTrigger;
+use sinch_conversation::mock::MockServer;
+
+const TOTAL: u64 = 100_000;
+const CONCURRENCY: u64 = 32;
+
+/// Resident set size in KiB, from /proc (Linux); 0 elsewhere.
+fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing to configure.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let server = MockServer::start().await.expect("stand-in");
+        let client = server
+            .client_builder()
+            .basic_auth(MockServer::DEFAULT_KEY_ID, MockServer::DEFAULT_KEY_SECRET)
+            .build()
+            .expect("client");
+        let next = std::sync::Arc::new(AtomicU64::new(0));
+        let mut rss = Vec::new();
+        let started = Instant::now();
+        for phase_end in [10_000, 50_000, TOTAL] {
+            let tasks: Vec<_> = (0..CONCURRENCY)
+                .map(|_| {
+                    let client = client.clone();
+                    let next = next.clone();
+                    tokio::spawn(async move {
+                        loop {
+                            let n = next.fetch_add(1, Ordering::Relaxed);
+                            if n >= phase_end {
+                                break;
+                            }
+                            client
+                                .create_webhook(format!("load-app-{n}"), "https://example.com/hook")
+                                .trigger(WebhookTrigger::MessageInbound)
+                                .send()
+                                .await
+                                .expect("create");
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.expect("task");
+            }
+            next.store(phase_end, Ordering::Relaxed);
+            rss.push(rss_kib());
+        }
+        let elapsed = started.elapsed();
+        println!(
+            "{}",
+            serde_json::json!({
+                "creates": TOTAL,
+                "concurrency": CONCURRENCY,
+                "creates_per_sec": (TOTAL as f64 / elapsed.as_secs_f64()).round(),
+                "rss_kib_after_10k": rss[0],
+                "rss_kib_after_50k": rss[1],
+                "rss_kib_after_100k": rss[2],
+                "apps_kept": server.all_webhooks().len(),
+                "log_entries_kept": server.requests().len(),
+            })
+        );
+    });
+}
