@@ -1,6 +1,7 @@
 //! End-to-end cost of the client next to a raw `reqwest` POST, measured so
-//! that machine noise hits both alike: rounds alternate (raw, ours Basic,
-//! ours OAuth2 with a cached token, in a rotating order), each round a batch
+//! that machine noise hits all alike: rounds alternate (raw, raw plus
+//! decoding the answer, ours Basic, ours OAuth2 with a cached token, in a
+//! rotating order), each round a batch
 //! of creates against the embedded stand-in over loopback; the result is each
 //! variant's median per-create time and its ratio to raw. Sequential, and
 //! with 32 concurrent tasks. Prints one JSON line; `cargo xtask bench` reads it.
@@ -26,7 +27,11 @@ fn next_app() -> String {
 
 #[derive(Clone)]
 enum Variant {
+    /// The floor: send the bytes, read the answer's bytes.
     Raw(Arc<(reqwest::Client, String, HeaderValue)>),
+    /// The same, then decoding the answer into `Webhook` as any caller
+    /// that uses it must.
+    RawTyped(Arc<(reqwest::Client, String, HeaderValue)>),
     Ours(Client),
 }
 
@@ -34,7 +39,7 @@ impl Variant {
     async fn create(&self) {
         let app = next_app();
         match self {
-            Variant::Raw(raw) => {
+            Variant::Raw(raw) | Variant::RawTyped(raw) => {
                 let (http, url, authorization) = &**raw;
                 let body = serde_json::to_vec(&serde_json::json!({
                     "app_id": app,
@@ -60,7 +65,12 @@ impl Variant {
                     .await
                     .expect("raw send");
                 assert!(response.status().is_success());
-                let _ = response.bytes().await.expect("raw body");
+                let bytes = response.bytes().await.expect("raw body");
+                if matches!(self, Variant::RawTyped(_)) {
+                    let webhook: sinch_conversation::Webhook =
+                        serde_json::from_slice(&bytes).expect("decode");
+                    std::hint::black_box(webhook);
+                }
             }
             Variant::Ours(client) => {
                 client
@@ -149,11 +159,11 @@ fn main() {
         let authorization =
             HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(creds)))
                 .expect("header");
-        let raw = Variant::Raw(Arc::new((
+        let raw_parts = Arc::new((
             http.clone(),
             format!("{}/v1/projects/{}/webhooks", server.base_url(), server.project_id()),
             authorization,
-        )));
+        ));
         let basic = server
             .client_builder()
             .basic_auth(MockServer::DEFAULT_KEY_ID, MockServer::DEFAULT_KEY_SECRET)
@@ -162,7 +172,8 @@ fn main() {
             .expect("client");
         let oauth = server.client_builder().http_client(http.clone()).build().expect("client");
         let variants = [
-            ("raw_reqwest", raw),
+            ("raw_reqwest", Variant::Raw(raw_parts.clone())),
+            ("raw_reqwest_typed", Variant::RawTyped(raw_parts)),
             ("ours_basic", Variant::Ours(basic)),
             ("ours_oauth2_cached", Variant::Ours(oauth)),
         ];

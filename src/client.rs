@@ -191,12 +191,15 @@ impl Client {
                     inner.http.clone(),
                     context.clone(),
                 );
-                let answer = api
-                    .create_webhook()
-                    .project_id(inner.project_id.as_str())
-                    .body(body.clone())
-                    .send()
-                    .await;
+                // Boxed: the generated future is large, and would otherwise be
+                // copied into this one's state on every attempt.
+                let answer = Box::pin(
+                    api.create_webhook()
+                        .project_id(inner.project_id.as_str())
+                        .body(body.clone())
+                        .send(),
+                )
+                .await;
                 let result = transport::convert(answer, &context).await;
                 let error = match result {
                     Ok(webhook) => {

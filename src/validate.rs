@@ -375,15 +375,15 @@ fn http_url_host(value: &str) -> Result<std::borrow::Cow<'_, str>, String> {
     }
     // WHATWG parsing (the `url` crate) repairs `https:host` and `https:///host`;
     // Sinch receives the raw string, so insist on `scheme://host`.
+    if let Some(host) = simple_http_host(value) {
+        return Ok(std::borrow::Cow::Borrowed(host));
+    }
     match value.split_once("://") {
         None => return Err("not absolute (no `://`)".to_owned()),
         Some((_, rest)) if rest.is_empty() || rest.starts_with(['/', '\\']) => {
             return Err("no host".to_owned());
         }
         Some(_) => {}
-    }
-    if let Some(host) = simple_http_host(value) {
-        return Ok(std::borrow::Cow::Borrowed(host));
     }
     let url = url::Url::parse(value).map_err(|e| e.to_string())?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -400,26 +400,56 @@ fn http_url_host(value: &str) -> Result<std::borrow::Cow<'_, str>, String> {
 /// punycode label: exactly what the `url` crate would return, without its
 /// allocations. `None` hands anything else to the full parser.
 fn simple_http_host(value: &str) -> Option<&str> {
-    let rest = value
-        .strip_prefix("https://")
-        .or_else(|| value.strip_prefix("http://"))?;
-    if !value.is_ascii() || value.contains(['%', '\\']) {
+    // One pass over the bytes: this runs for every request sent and received.
+    let bytes = value.as_bytes();
+    let start = if value.starts_with("https://") {
+        8
+    } else if value.starts_with("http://") {
+        7
+    } else {
         return None;
-    }
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host_port = authority.rsplit('@').next()?;
-    let (host, port) = match host_port.rsplit_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (host_port, None),
     };
-    if let Some(port) = port
-        && (port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()))
+    let mut host_start = start;
+    let mut host_end = None; // the last `:` in the authority, if any
+    let mut end = bytes.len();
+    for (i, &b) in bytes.iter().enumerate().skip(start) {
+        match b {
+            b'/' | b'?' | b'#' => {
+                end = i;
+                break;
+            }
+            b'@' => {
+                host_start = i + 1;
+                host_end = None;
+            }
+            b':' => host_end = Some(i),
+            b'%' | b'\\' | b'[' | b']' => return None,
+            0x80.. => return None,
+            _ => {}
+        }
+    }
+    if bytes[end..]
+        .iter()
+        .any(|b| matches!(b, b'%' | b'\\' | 0x80..))
     {
         return None;
     }
+    let host_end = match host_end {
+        Some(colon) if colon >= host_start => {
+            let port = &bytes[colon + 1..end];
+            if port.is_empty() || port.len() > 5 || !port.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            colon
+        }
+        _ => end,
+    };
+    let host = &value[host_start..host_end];
     let labels = host.strip_suffix('.').unwrap_or(host);
+    let mut last_starts_with_digit = false;
     let plain = !labels.is_empty()
         && labels.split('.').all(|label| {
+            last_starts_with_digit = label.as_bytes().first().is_some_and(u8::is_ascii_digit);
             !label.is_empty()
                 && label.len() <= 63
                 && !label.starts_with("xn--")
@@ -428,11 +458,7 @@ fn simple_http_host(value: &str) -> Option<&str> {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         });
     // A numeric last label makes WHATWG read the host as an IPv4 address.
-    let last_numeric = labels
-        .rsplit('.')
-        .next()
-        .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_digit()));
-    (plain && !last_numeric).then_some(host)
+    (plain && !last_starts_with_digit).then_some(host)
 }
 
 /// `true` when `host` is `pattern` or under it; `*` matches one DNS label.

@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask --help`.
 
+mod bench;
 mod lint;
 
 use std::collections::BTreeSet;
@@ -16,6 +17,9 @@ Tasks:
   codegen --check  Fail if the committed snapshot is stale, and lint the spec
                    (OpenAPI 3.0.x, an operationId per operation, one error schema
                    per operation, every limit of the seed present).
+  bench            Run the benchmarks (criterion micro and end-to-end, the
+                   interleaved client/raw ratios, the stand-in under load) and
+                   print one table with the machine it ran on.
   help, --help     This text.
 ";
 
@@ -28,6 +32,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["codegen"] => codegen(),
         ["codegen", "--check"] => codegen_check(),
+        ["bench"] => bench::run(&root()),
         [] | ["help"] | ["--help"] | ["-h"] => {
             print!("{HELP}");
             return ExitCode::SUCCESS;
