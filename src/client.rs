@@ -257,6 +257,23 @@ impl Client {
 /// A create-webhook request being built: required arguments were given to
 /// [`Client::create_webhook`], the rest are set here. [`send`](Self::send)
 /// validates and sends; [`build`](Self::build) only validates.
+///
+/// ```
+/// use sinch_conversation::{Client, Region, WebhookTrigger, redacted_json};
+///
+/// let client = Client::builder().project_id("p").region(Region::Eu).oauth2("k", "s").build()?;
+/// // A dry run: validate and look at the body, send nothing.
+/// let request = client
+///     .create_webhook("01APP", "https://example.com/sinch")
+///     .trigger(WebhookTrigger::MessageInbound)
+///     .trigger("A_TRIGGER_NEWER_THAN_THIS_CRATE")
+///     .secret("sign-with-this")
+///     .build()?;
+/// let body = redacted_json(&request);
+/// assert_eq!(body["target_type"], "HTTP");
+/// assert_eq!(body["secret"], "***");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 #[must_use = "a request does nothing until `.send().await`"]
 pub struct CreateWebhook<'a> {
@@ -322,6 +339,25 @@ impl CreateWebhook<'_> {
 /// Configures a [`Client`].
 ///
 /// Required: a project id, a region or base URL, and credentials.
+///
+/// ```
+/// use std::time::Duration;
+/// use sinch_conversation::{Client, Error, Region, RetryPolicy};
+///
+/// let client = Client::builder()
+///     .project_id("my-project")
+///     .region(Region::Us)
+///     .basic_auth("key-id", "key-secret")
+///     .timeout(Duration::from_secs(10))
+///     .retry(RetryPolicy::default().max_retries(5))
+///     .build()?;
+/// assert_eq!(client.base_url(), "https://us.conversation.api.sinch.com");
+///
+/// // No region, no base URL: refused, naming what is missing.
+/// let err = Client::builder().project_id("p").basic_auth("k", "s").build().unwrap_err();
+/// assert!(matches!(&err, Error::Config(e) if e.setting() == "region"));
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Default)]
 pub struct ClientBuilder {
     project_id: Option<String>,
@@ -348,6 +384,10 @@ impl fmt::Debug for ClientBuilder {
 }
 
 /// Environment variables read by [`ClientBuilder::from_env`].
+///
+/// ```
+/// assert_eq!(sinch_conversation::env::REGION, "SINCH_CONVERSATION_REGION");
+/// ```
 pub mod env {
     /// The project id.
     pub const PROJECT_ID: &str = "SINCH_PROJECT_ID";

@@ -287,6 +287,20 @@ impl fmt::Display for Rule {
 }
 
 /// Every rule a request broke. Nothing was sent.
+///
+/// ```
+/// use sinch_conversation::validate::Rule;
+/// use sinch_conversation::NewWebhook;
+///
+/// let mut webhook = NewWebhook::new("01APP", "https://conversation-api.eu.sinch.com/x");
+/// webhook.triggers = vec!["MESSAGE_INBOUND".into(), "MESSAGE_INBOUND".into()];
+/// let errors = webhook.validate().unwrap_err();
+/// for violation in errors.violations() {
+///     println!("{}: {}", violation.path(), violation.rule());
+/// }
+/// assert!(matches!(errors.at("target").map(|v| v.rule()), Some(Rule::ForbiddenHost { .. })));
+/// assert_eq!(errors.at("triggers[1]").map(|v| v.rule()), Some(&Rule::DuplicateTrigger("MESSAGE_INBOUND".into())));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidationErrors {
     violations: Vec<Violation>,
@@ -341,7 +355,11 @@ pub(crate) fn check_path_safe(path: &str, value: &str, out: &mut Vec<Violation>)
 }
 
 fn check_max_length(path: &str, value: &str, max: usize, out: &mut Vec<Violation>) {
-    // Counted in characters, as the generated types count.
+    // Counted in characters, as the generated types count; a string no longer
+    // in bytes than the limit cannot be longer in characters.
+    if value.len() <= max {
+        return;
+    }
     let actual = value.chars().count();
     if actual > max {
         out.push(Violation::new(path, Rule::MaxLength { max, actual }));

@@ -58,6 +58,22 @@ use crate::types::Webhook;
 use server::{OnRequest, Shared};
 
 /// What an injected fault does to a request.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use sinch_conversation::mock::{Fault, MockServer};
+///
+/// let server = MockServer::start().await?;
+/// let client = server.client_builder().build()?;
+/// // Two rate-limit answers; the client waits Retry-After and retries.
+/// server.fail_next(2, Fault::Status { status: 429, retry_after: Some(Duration::ZERO) });
+/// client.create_webhook("app", "https://example.com/h").trigger("MESSAGE_INBOUND").send().await?;
+/// let statuses: Vec<u16> = server.requests().iter().map(|r| r.status).collect();
+/// assert_eq!(statuses, [429, 429, 200, 200]); // the token request is the third
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
@@ -77,6 +93,23 @@ pub enum Fault {
 }
 
 /// Configures a [`MockServer`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use sinch_conversation::mock::MockServer;
+///
+/// let server = MockServer::builder()
+///     .project_id("tenant-42")
+///     .key("key-id", "key-secret")
+///     .token_lifetime(Duration::from_secs(2))
+///     .on_request(|r| println!("{} {} -> {}", r.method, r.path, r.status))
+///     .start()
+///     .await?;
+/// assert_eq!(server.project_id(), "tenant-42");
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct MockServerBuilder {
     addr: SocketAddr,
