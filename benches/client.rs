@@ -3,97 +3,17 @@
 //! `reqwest` POST of the same JSON on the same connection pool.
 //!
 //! `cargo xtask bench` runs this and prints the table with ratios.
+mod support;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use sinch_conversation::Webhook;
 use sinch_conversation::mock::MockServer;
-use sinch_conversation::{
-    Client, NewClientCredentials, Webhook, WebhookTargetType, WebhookTrigger,
-};
+use support::{Raw, TARGET, full_request, ours};
 
-/// Unique app ids, so no create hits the 5-per-app limit.
-static NEXT_APP: AtomicU64 = AtomicU64::new(0);
-
-fn next_app() -> String {
-    format!("bench-app-{}", NEXT_APP.fetch_add(1, Ordering::Relaxed))
-}
-
-const TARGET: &str = "https://example.com/sinch/callbacks";
 const CONCURRENCY: u64 = 32;
-
-fn full_request(client: &Client, app: String) -> sinch_conversation::CreateWebhook<'_> {
-    client
-        .create_webhook(app, TARGET)
-        .triggers([
-            WebhookTrigger::MessageInbound,
-            WebhookTrigger::MessageDelivery,
-            WebhookTrigger::EventInbound,
-        ])
-        .target_type(WebhookTargetType::Http)
-        .secret("bench-secret")
-        .client_credentials(
-            NewClientCredentials::new(
-                "client-id",
-                "client-secret",
-                "https://auth.example.com/token",
-            )
-            .scope("callbacks")
-            .token_request_type("FORM"),
-        )
-}
-
-/// The JSON `full_request` sends, for the raw baseline.
-fn full_json(app: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "app_id": app,
-        "client_credentials": {
-            "client_id": "client-id",
-            "client_secret": "client-secret",
-            "endpoint": "https://auth.example.com/token",
-            "scope": "callbacks",
-            "token_request_type": "FORM",
-        },
-        "secret": "bench-secret",
-        "target": TARGET,
-        "target_type": "HTTP",
-        "triggers": ["MESSAGE_INBOUND", "MESSAGE_DELIVERY", "EVENT_INBOUND"],
-    }))
-    .unwrap_or_default()
-}
-
-struct Raw {
-    http: reqwest::Client,
-    url: String,
-    authorization: HeaderValue,
-}
-
-impl Raw {
-    async fn create(&self) {
-        let body = full_json(&next_app());
-        let response = self
-            .http
-            .post(&self.url)
-            .header(AUTHORIZATION, self.authorization.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("raw send");
-        assert!(response.status().is_success());
-        let _ = response.bytes().await.expect("raw body");
-    }
-}
-
-async fn ours(client: &Client) {
-    full_request(client, next_app())
-        .send()
-        .await
-        .expect("create");
-}
 
 /// Runs `iters` creates spread over `CONCURRENCY` tasks; the wall time.
 async fn concurrently<F, Fut>(iters: u64, make: F) -> Duration
@@ -142,28 +62,7 @@ fn benches(c: &mut Criterion) {
         .build()
         .expect("client");
     runtime.block_on(ours(&oauth)); // warm the token cache
-    let raw = Arc::new(Raw {
-        http: http.clone(),
-        url: format!(
-            "{}/v1/projects/{}/webhooks",
-            server.base_url(),
-            server.project_id()
-        ),
-        authorization: {
-            use base64::Engine as _;
-            let creds = format!(
-                "{}:{}",
-                MockServer::DEFAULT_KEY_ID,
-                MockServer::DEFAULT_KEY_SECRET
-            );
-            HeaderValue::from_str(&format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(creds)
-            ))
-            .expect("header")
-        },
-    });
-
+    let raw = Arc::new(Raw::new(&server, http.clone()));
     let mut group = c.benchmark_group("request");
     group.bench_function("build_validate_serialize", |b| {
         b.iter(|| {
@@ -198,7 +97,7 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("e2e_sequential");
     group.bench_function("raw_reqwest", |b| {
-        b.to_async(&runtime).iter(|| raw.create())
+        b.to_async(&runtime).iter(|| raw.create(false))
     });
     group.bench_function("ours_basic", |b| b.to_async(&runtime).iter(|| ours(&basic)));
     group.bench_function("ours_oauth2_cached", |b| {
@@ -212,7 +111,7 @@ fn benches(c: &mut Criterion) {
             let raw = raw.clone();
             concurrently(iters, move || {
                 let raw = raw.clone();
-                async move { raw.create().await }
+                async move { raw.create(false).await }
             })
         })
     });

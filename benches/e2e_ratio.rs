@@ -5,93 +5,36 @@
 //! of creates against the embedded stand-in over loopback; the result is each
 //! variant's median per-create time and its ratio to raw. Sequential, and
 //! with 32 concurrent tasks. Prints one JSON line; `cargo xtask bench` reads it.
+mod support;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use sinch_conversation::Client;
 use sinch_conversation::mock::MockServer;
-use sinch_conversation::{Client, NewClientCredentials, WebhookTrigger};
+use support::{Raw, ours};
 
-static NEXT_APP: AtomicU64 = AtomicU64::new(0);
-const TARGET: &str = "https://example.com/sinch/callbacks";
 const ROUNDS: usize = 21;
 const SEQUENTIAL_BATCH: u64 = 200;
 const CONCURRENCY: u64 = 32;
 const CONCURRENT_BATCH: u64 = 32 * 40;
 
-fn next_app() -> String {
-    format!("ratio-app-{}", NEXT_APP.fetch_add(1, Ordering::Relaxed))
-}
-
 #[derive(Clone)]
 enum Variant {
     /// The floor: send the bytes, read the answer's bytes.
-    Raw(Arc<(reqwest::Client, String, HeaderValue)>),
-    /// The same, then decoding the answer into `Webhook` as any caller
-    /// that uses it must.
-    RawTyped(Arc<(reqwest::Client, String, HeaderValue)>),
+    Raw(Arc<Raw>),
+    /// The same, then decoding the answer into `Webhook` as any caller that
+    /// uses it must.
+    RawTyped(Arc<Raw>),
     Ours(Client),
 }
 
 impl Variant {
     async fn create(&self) {
-        let app = next_app();
         match self {
-            Variant::Raw(raw) | Variant::RawTyped(raw) => {
-                let (http, url, authorization) = &**raw;
-                let body = serde_json::to_vec(&serde_json::json!({
-                    "app_id": app,
-                    "client_credentials": {
-                        "client_id": "client-id",
-                        "client_secret": "client-secret",
-                        "endpoint": "https://auth.example.com/token",
-                        "scope": "callbacks",
-                    },
-                    "secret": "bench-secret",
-                    "target": TARGET,
-                    "target_type": "HTTP",
-                    "triggers": ["MESSAGE_INBOUND", "MESSAGE_DELIVERY"],
-                }))
-                .unwrap_or_default();
-                let response = http
-                    .post(url)
-                    .header(AUTHORIZATION, authorization.clone())
-                    .header(CONTENT_TYPE, "application/json")
-                    .header(ACCEPT, "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .expect("raw send");
-                assert!(response.status().is_success());
-                let bytes = response.bytes().await.expect("raw body");
-                if matches!(self, Variant::RawTyped(_)) {
-                    let webhook: sinch_conversation::Webhook =
-                        serde_json::from_slice(&bytes).expect("decode");
-                    std::hint::black_box(webhook);
-                }
-            }
-            Variant::Ours(client) => {
-                client
-                    .create_webhook(app, TARGET)
-                    .triggers([
-                        WebhookTrigger::MessageInbound,
-                        WebhookTrigger::MessageDelivery,
-                    ])
-                    .secret("bench-secret")
-                    .client_credentials(
-                        NewClientCredentials::new(
-                            "client-id",
-                            "client-secret",
-                            "https://auth.example.com/token",
-                        )
-                        .scope("callbacks"),
-                    )
-                    .send()
-                    .await
-                    .expect("create");
-            }
+            Variant::Raw(raw) => raw.create(false).await,
+            Variant::RawTyped(raw) => raw.create(true).await,
+            Variant::Ours(client) => ours(client).await,
         }
     }
 
@@ -155,15 +98,7 @@ fn main() {
     runtime.block_on(async {
         let server = MockServer::start().await.expect("stand-in");
         let http = reqwest::Client::new();
-        let creds = format!("{}:{}", MockServer::DEFAULT_KEY_ID, MockServer::DEFAULT_KEY_SECRET);
-        let authorization =
-            HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(creds)))
-                .expect("header");
-        let raw_parts = Arc::new((
-            http.clone(),
-            format!("{}/v1/projects/{}/webhooks", server.base_url(), server.project_id()),
-            authorization,
-        ));
+        let raw = Arc::new(Raw::new(&server, http.clone()));
         let basic = server
             .client_builder()
             .basic_auth(MockServer::DEFAULT_KEY_ID, MockServer::DEFAULT_KEY_SECRET)
@@ -172,8 +107,8 @@ fn main() {
             .expect("client");
         let oauth = server.client_builder().http_client(http.clone()).build().expect("client");
         let variants = [
-            ("raw_reqwest", Variant::Raw(raw_parts.clone())),
-            ("raw_reqwest_typed", Variant::RawTyped(raw_parts)),
+            ("raw_reqwest", Variant::Raw(raw.clone())),
+            ("raw_reqwest_typed", Variant::RawTyped(raw)),
             ("ours_basic", Variant::Ours(basic)),
             ("ours_oauth2_cached", Variant::Ours(oauth)),
         ];

@@ -162,12 +162,8 @@ impl Verifier {
 
     /// A verifier for the webhook's `secret`, with the default window.
     pub fn new(secret: impl Into<Secret>) -> Self {
-        let secret = secret.into();
         Self {
-            key: Arc::new(ring::hmac::Key::new(
-                ring::hmac::HMAC_SHA256,
-                secret.expose().as_bytes(),
-            )),
+            key: hmac_key(&secret.into()),
             tolerance: Some(Self::DEFAULT_TOLERANCE),
             nonce_hook: None,
         }
@@ -305,6 +301,14 @@ impl Verifier {
     }
 }
 
+/// HMAC-SHA256 keyed with the secret's UTF-8 bytes (not base64-decoded).
+fn hmac_key(secret: &Secret) -> Arc<ring::hmac::Key> {
+    Arc::new(ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA256,
+        secret.expose().as_bytes(),
+    ))
+}
+
 fn signed_bytes(body: &[u8], nonce: &str, timestamp: &str) -> Vec<u8> {
     let mut data = Vec::with_capacity(body.len() + nonce.len() + timestamp.len() + 2);
     data.extend_from_slice(body);
@@ -378,12 +382,8 @@ impl SignedHeaders {
 impl Signer {
     /// A signer for `secret`.
     pub fn new(secret: impl Into<Secret>) -> Self {
-        let secret = secret.into();
         Self {
-            key: Arc::new(ring::hmac::Key::new(
-                ring::hmac::HMAC_SHA256,
-                secret.expose().as_bytes(),
-            )),
+            key: hmac_key(&secret.into()),
         }
     }
 

@@ -177,7 +177,7 @@ impl Client {
             path = %format_args!("/v1/projects/{}/webhooks", inner.project_id),
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
-            retries = tracing::field::Empty,
+            retries = 0u32,
         );
         let started = Instant::now();
         let result = async {

@@ -108,6 +108,7 @@ async fn secrets_never_reach_debug_display_errors_or_traces() {
         "path=/v1/projects/proj/webhooks",
         "status=200",
         "duration_ms=",
+        "retries=0",
         "create_webhook succeeded",
     ] {
         assert!(

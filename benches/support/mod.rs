@@ -1,0 +1,117 @@
+//! What the benchmarks share: the request with every field set, as our
+//! builder and as the identical raw JSON, and a raw `reqwest` sender.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine as _;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use sinch_conversation::mock::MockServer;
+use sinch_conversation::{
+    Client, CreateWebhook, NewClientCredentials, Webhook, WebhookTargetType, WebhookTrigger,
+};
+
+pub const TARGET: &str = "https://example.com/sinch/callbacks";
+
+/// Unique app ids, so no create hits the 5-per-app limit.
+pub fn next_app() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("bench-app-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A create request with every field set.
+pub fn full_request(client: &Client, app: String) -> CreateWebhook<'_> {
+    client
+        .create_webhook(app, TARGET)
+        .triggers([
+            WebhookTrigger::MessageInbound,
+            WebhookTrigger::MessageDelivery,
+            WebhookTrigger::EventInbound,
+        ])
+        .target_type(WebhookTargetType::Http)
+        .secret("bench-secret")
+        .client_credentials(
+            NewClientCredentials::new(
+                "client-id",
+                "client-secret",
+                "https://auth.example.com/token",
+            )
+            .scope("callbacks")
+            .token_request_type("FORM"),
+        )
+}
+
+/// The JSON `full_request` sends.
+pub fn full_json(app: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "app_id": app,
+        "client_credentials": {
+            "client_id": "client-id",
+            "client_secret": "client-secret",
+            "endpoint": "https://auth.example.com/token",
+            "scope": "callbacks",
+            "token_request_type": "FORM",
+        },
+        "secret": "bench-secret",
+        "target": TARGET,
+        "target_type": "HTTP",
+        "triggers": ["MESSAGE_INBOUND", "MESSAGE_DELIVERY", "EVENT_INBOUND"],
+    }))
+    .unwrap_or_default()
+}
+
+/// A raw POST of the same JSON with the same Basic header.
+pub struct Raw {
+    http: reqwest::Client,
+    url: String,
+    authorization: HeaderValue,
+}
+
+impl Raw {
+    pub fn new(server: &MockServer, http: reqwest::Client) -> Self {
+        let credentials = format!(
+            "{}:{}",
+            MockServer::DEFAULT_KEY_ID,
+            MockServer::DEFAULT_KEY_SECRET
+        );
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        Self {
+            http,
+            url: format!(
+                "{}/v1/projects/{}/webhooks",
+                server.base_url(),
+                server.project_id()
+            ),
+            authorization: HeaderValue::from_str(&format!("Basic {encoded}")).expect("header"),
+        }
+    }
+
+    /// Sends, reads the answer's bytes, and decodes them into `Webhook` when
+    /// `decode` is set.
+    pub async fn create(&self, decode: bool) {
+        let response = self
+            .http
+            .post(&self.url)
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .body(full_json(&next_app()))
+            .send()
+            .await
+            .expect("raw send");
+        assert!(response.status().is_success());
+        let bytes = response.bytes().await.expect("raw body");
+        if decode {
+            let webhook: Webhook = serde_json::from_slice(&bytes).expect("decode");
+            std::hint::black_box(webhook);
+        }
+    }
+}
+
+/// Ours, with every field set.
+pub async fn ours(client: &Client) {
+    full_request(client, next_app())
+        .send()
+        .await
+        .expect("create");
+}
