@@ -185,11 +185,10 @@ impl Client {
             let mut refreshed = false;
             loop {
                 let authorization = inner.auth.header().await?;
-                let context = RequestContext::new(authorization.clone());
                 let api = generated::Client::new_with_client(
                     &inner.base_url,
                     inner.http.clone(),
-                    context.clone(),
+                    RequestContext::new(authorization.clone()),
                 );
                 // Boxed: the generated future is large, and would otherwise be
                 // copied into this one's state on every attempt.
@@ -200,16 +199,16 @@ impl Client {
                         .send(),
                 )
                 .await;
-                let result = transport::convert(answer, &context).await;
+                let result = transport::convert(answer, &api.inner).await;
                 let error = match result {
                     Ok(webhook) => {
-                        tracing::Span::current().record("status", 200);
+                        span.record("status", 200);
                         return Ok(webhook);
                     }
                     Err(error) => error,
                 };
                 if let Some(status) = error.status() {
-                    tracing::Span::current().record("status", status);
+                    span.record("status", status);
                 }
                 // A 401 for an expired token was not processed: refresh once.
                 if let Error::Api(api_error) = &error
@@ -235,7 +234,7 @@ impl Client {
                 match inner.retry.delay(retries, retry_after).filter(|_| resend) {
                     Some(wait) => {
                         retries += 1;
-                        tracing::Span::current().record("retries", retries);
+                        span.record("retries", retries);
                         tracing::debug!(?wait, "retrying: {error}");
                         tokio::time::sleep(wait).await;
                     }

@@ -1,9 +1,9 @@
 //! The seam between the handwritten layer and the generated client: the
 //! per-request hooks, and the one place progenitor's error type is converted.
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use progenitor_client::{ClientHooks, OperationInfo, ResponseValue};
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 
 use crate::error::{ApiError, DecodeError, Error, TransportError};
 use crate::generated;
@@ -13,6 +13,8 @@ use crate::validate::{Rule, ValidationErrors, Violation};
 /// `sinch-conversation-rust/<version>`.
 pub(crate) const USER_AGENT_VALUE: &str =
     concat!("sinch-conversation-rust/", env!("CARGO_PKG_VERSION"));
+
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 /// What the answer looked like before the generated code parsed it.
 #[derive(Debug, Clone)]
@@ -24,17 +26,27 @@ pub(crate) struct Seen {
 /// Per-request state handed to the generated client: the credentials to
 /// send, and (filled in by the `post` hook) the status and headers of the
 /// answer, which progenitor drops when a body fails to parse.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct RequestContext {
     authorization: HeaderValue,
-    seen: Arc<Mutex<Option<Seen>>>,
+    seen: Mutex<Option<Seen>>,
+}
+
+// The generated client derives `Clone`; a clone carries what was seen so far.
+impl Clone for RequestContext {
+    fn clone(&self) -> Self {
+        Self {
+            authorization: self.authorization.clone(),
+            seen: Mutex::new(self.seen()),
+        }
+    }
 }
 
 impl RequestContext {
     pub(crate) fn new(authorization: HeaderValue) -> Self {
         Self {
             authorization,
-            seen: Arc::default(),
+            seen: Mutex::new(None),
         }
     }
 
@@ -51,7 +63,7 @@ impl ClientHooks<RequestContext> for generated::Client {
     ) -> Result<(), progenitor_client::Error<E>> {
         let headers = request.headers_mut();
         // progenitor adds `api-version: <info.version>`; Sinch has no such header.
-        headers.remove("api-version");
+        headers.remove(API_VERSION);
         headers.insert(AUTHORIZATION, self.inner.authorization.clone());
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         Ok(())
