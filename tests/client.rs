@@ -104,12 +104,7 @@ async fn unknown_enum_values_and_fields_in_responses_decode() {
             "client_credentials":{"client_id":"c","client_secret":"s","endpoint":"https://e.com/t","token_request_type":"MTLS"},
             "created_at":"2026-01-01T00:00:00Z"}"#,
     )]);
-    let webhook = basic(&url)
-        .create_webhook("A", "https://e.com")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap();
+    let webhook = send_one(&basic(&url), "https://e.com").await.unwrap();
     assert_eq!(
         webhook.target_type,
         Some(WebhookTargetType::Unknown("GRPC".into()))
@@ -151,12 +146,7 @@ async fn oauth2_token_is_fetched_once_and_sent_as_bearer() {
     let (server, url) = serve().await;
     let client = oauth(&url);
     for _ in 0..3 {
-        client
-            .create_webhook("A", "https://e.com/x")
-            .trigger("MESSAGE_INBOUND")
-            .send()
-            .await
-            .unwrap();
+        send_one(&client, "https://e.com/x").await.unwrap();
     }
     assert_eq!(server.token_calls(), 1);
     let token_call = server.tokens.lock().unwrap()[0].clone();
@@ -206,20 +196,10 @@ async fn token_is_refreshed_before_it_expires() {
         r#"{"access_token":"short","expires_in":1,"token_type":"bearer"}"#,
     )]);
     let client = oauth(&url);
-    client
-        .create_webhook("A", "https://e.com/1")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap();
+    send_one(&client, "https://e.com/1").await.unwrap();
     // The margin for a 1 s token is 0.5 s.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    client
-        .create_webhook("A", "https://e.com/2")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap();
+    send_one(&client, "https://e.com/2").await.unwrap();
     assert_eq!(server.token_calls(), 2);
     let calls = server.api_calls();
     assert_eq!(header(&calls[0], "authorization"), "Bearer short");
@@ -231,12 +211,7 @@ async fn an_expired_token_401_refreshes_and_retries_once() {
     let (server, url) = serve().await;
     server.script_api([expired_401()]);
     let client = oauth(&url);
-    client
-        .create_webhook("A", "https://e.com/1")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap();
+    send_one(&client, "https://e.com/1").await.unwrap();
     assert_eq!(server.token_calls(), 2);
     let calls = server.api_calls();
     assert_eq!(calls.len(), 2);
@@ -244,12 +219,7 @@ async fn an_expired_token_401_refreshes_and_retries_once() {
 
     // Twice in a row: one retry only, then the 401 is returned.
     server.script_api([expired_401(), expired_401()]);
-    let err = client
-        .create_webhook("A", "https://e.com/2")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_one(&client, "https://e.com/2").await.unwrap_err();
     assert_eq!(err.status(), Some(401));
     assert_eq!(server.api_calls().len(), 4);
 }
@@ -261,12 +231,7 @@ async fn a_plain_401_is_not_retried() {
         401,
         r#"{"error":{"code":401,"message":"bad key","status":"UNAUTHENTICATED"}}"#,
     )]);
-    let err = oauth(&url)
-        .create_webhook("A", "https://e.com/1")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_one(&oauth(&url), "https://e.com/1").await.unwrap_err();
     assert_eq!(err.status(), Some(401));
     assert_eq!(server.api_calls().len(), 1);
     assert!(err.to_string().contains("bad key"), "{err}");
@@ -278,12 +243,7 @@ async fn token_endpoint_429_is_retried_honouring_retry_after() {
     let mut limited = reply(429, r#"{"error":"rate limited"}"#);
     limited.headers.push(("retry-after", "0".into()));
     server.script_tokens([limited.clone(), limited]);
-    oauth(&url)
-        .create_webhook("A", "https://e.com/1")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap();
+    send_one(&oauth(&url), "https://e.com/1").await.unwrap();
     assert_eq!(server.token_calls(), 3);
 
     // A Retry-After beyond max_delay is not waited for.
@@ -291,12 +251,7 @@ async fn token_endpoint_429_is_retried_honouring_retry_after() {
     let mut long = reply(429, r#"{"error":"slow down"}"#);
     long.headers.push(("retry-after", "3600".into()));
     server.script_tokens([long]);
-    let err = oauth(&url)
-        .create_webhook("A", "https://e.com/1")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_one(&oauth(&url), "https://e.com/1").await.unwrap_err();
     assert!(
         matches!(&err, Error::Auth(e) if e.status() == Some(429)),
         "{err:?}"
@@ -312,12 +267,7 @@ async fn auth_server_failures_carry_its_message() {
         401,
         r#"{"error":"invalid_client","error_description":"Bad client credentials"}"#,
     )]);
-    let err = oauth(&url)
-        .create_webhook("A", "https://e.com/1")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_one(&oauth(&url), "https://e.com/1").await.unwrap_err();
     let Error::Auth(auth) = &err else {
         panic!("{err:?}")
     };
@@ -335,12 +285,7 @@ async fn sinch_error_bodies_become_api_errors() {
         r#"{"error":{"code":400,"message":"Invalid target","status":"INVALID_ARGUMENT",
             "details":[{"type_url":"type.googleapis.com/google.rpc.BadRequest","value":"target"},{"@type":"x.y/Z","field":"f"}]}}"#,
     )]);
-    let err = basic(&url)
-        .create_webhook("A", "https://e.com/1")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_one(&basic(&url), "https://e.com/1").await.unwrap_err();
     let Error::Api(api) = &err else {
         panic!("{err:?}")
     };
@@ -408,12 +353,7 @@ async fn unlisted_and_non_json_errors_keep_status_and_body() {
 async fn bad_success_bodies_name_the_field() {
     let (server, url) = serve().await;
     server.script_api([reply(200, r#"{"target":"https://e.com","triggers":[1]}"#)]);
-    let err = basic(&url)
-        .create_webhook("A", "https://e.com/1")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_one(&basic(&url), "https://e.com/1").await.unwrap_err();
     let Error::Decode(decode) = &err else {
         panic!("{err:?}")
     };
@@ -430,32 +370,17 @@ async fn only_429_and_connect_failures_are_retried() {
     );
     limited.headers.push(("retry-after", "0".into()));
     server.script_api([limited.clone(), limited]);
-    basic(&url)
-        .create_webhook("A", "https://e.com/1")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap();
+    send_one(&basic(&url), "https://e.com/1").await.unwrap();
     assert_eq!(server.api_calls().len(), 3);
 
     server.script_api([reply(503, "{}")]);
-    let err = basic(&url)
-        .create_webhook("A", "https://e.com/2")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_one(&basic(&url), "https://e.com/2").await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert_eq!(server.api_calls().len(), 4, "a 503 is not resent");
 
     // Retries are bounded: 429 forever gives 1 + max_retries attempts.
     server.script_api(std::iter::repeat_n(reply(429, "{}"), 10));
-    let err = basic(&url)
-        .create_webhook("A", "https://e.com/3")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_one(&basic(&url), "https://e.com/3").await.unwrap_err();
     assert_eq!(err.status(), Some(429));
     assert_eq!(server.api_calls().len(), 4 + 4);
 }
@@ -479,12 +404,7 @@ async fn connect_failures_are_retried_then_reported() {
         )
         .build()
         .unwrap();
-    let err = client
-        .create_webhook("A", "https://e.com")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_one(&client, "https://e.com").await.unwrap_err();
     let Error::Transport(t) = &err else {
         panic!("{err:?}")
     };
@@ -510,12 +430,7 @@ async fn a_timeout_after_sending_is_not_resent() {
         .retry(fast_retry())
         .build()
         .unwrap();
-    let err = client
-        .create_webhook("A", "https://e.com")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_one(&client, "https://e.com").await.unwrap_err();
     assert!(
         matches!(&err, Error::Transport(t) if t.is_timeout()),
         "{err:?}"

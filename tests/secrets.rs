@@ -84,12 +84,7 @@ async fn secrets_never_reach_debug_display_errors_or_traces() {
         .build()
         .unwrap();
     server.script_tokens([reply(401, r#"{"error":"invalid_client"}"#)]);
-    let err = bad_key
-        .create_webhook("A", "https://e.com")
-        .trigger("MESSAGE_INBOUND")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_one(&bad_key, "https://e.com").await.unwrap_err();
     shown.push(format!("{err} {err:?}"));
 
     let traces = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

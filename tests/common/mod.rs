@@ -180,3 +180,15 @@ pub fn expired_401() -> Reply {
     ));
     r
 }
+
+/// Creates a webhook for app `A` with one trigger: the request most tests send.
+pub async fn send_one(
+    client: &Client,
+    target: &str,
+) -> Result<sinch_conversation::Webhook, sinch_conversation::Error> {
+    client
+        .create_webhook("A", target)
+        .trigger("MESSAGE_INBOUND")
+        .send()
+        .await
+}
