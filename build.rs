@@ -21,7 +21,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 // Shared with `cargo xtask codegen --check`.
-#[path = "xtask/src/lint.rs"]
+#[path = "openapi/lint.rs"]
 #[allow(dead_code)]
 mod lint;
 
@@ -32,6 +32,7 @@ const OPEN_ENUM_MODULE: &str = "crate::generated::enums";
 fn main() {
     println!("cargo::rerun-if-changed={SPEC}");
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=openapi/lint.rs");
     if let Err(message) = run() {
         // One readable paragraph instead of a panic. `cargo::error` fails the
         // build by itself; exiting 0 keeps cargo from adding its own noise.

@@ -1,6 +1,8 @@
 //! Project tasks: `cargo xtask --help`.
 
 mod bench;
+// The same lint build.rs runs; it lives beside the spec so the published crate has it.
+#[path = "../../openapi/lint.rs"]
 mod lint;
 
 use std::collections::BTreeSet;

@@ -1,4 +1,4 @@
-//! Spec lint shared by `build.rs` (which fails the build on what would break
+//! Spec lint (beside the spec it checks) shared by `build.rs` (which fails the build on what would break
 //! generation) and `cargo xtask codegen --check` (which also checks that the
 //! seed's limits are still in the spec). Works on the YAML parsed into JSON.
 
