@@ -584,6 +584,13 @@ impl ClientBuilder {
 
 fn checked_url(setting: &str, url: &str) -> Result<String, Error> {
     match url::Url::parse(url) {
+        // Credentials in the URL would be printed by every transport error.
+        Ok(parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            Err(Error::Config(ConfigError::new(
+                setting,
+                "must not contain credentials; use basic_auth or oauth2",
+            )))
+        }
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
             Ok(url.trim_end_matches('/').to_owned())
         }
@@ -692,6 +699,22 @@ mod tests {
         );
         assert_eq!(setting(full().project_id("a/b")), "project_id");
         assert_eq!(setting(full().base_url("not a url")), "base_url");
+        assert_eq!(
+            setting(full().base_url("https://user:pw@proxy.example.com")),
+            "base_url"
+        );
+        let oauth = || full().oauth2("k", "s");
+        assert_eq!(
+            setting(oauth().auth_base_url("https://u:SECRET@auth.example.com")),
+            "auth_base_url"
+        );
+        match full()
+            .base_url("https://u:SECRET@proxy.example.com")
+            .build()
+        {
+            Err(e) => assert!(!format!("{e} {e:?}").contains("SECRET")),
+            Ok(_) => panic!("credentials in the URL were accepted"),
+        }
     }
 
     #[test]

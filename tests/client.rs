@@ -417,6 +417,37 @@ async fn connect_failures_are_retried_then_reported() {
 }
 
 #[tokio::test]
+async fn an_unreachable_token_endpoint_is_an_auth_error() {
+    let (server, url) = serve().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::builder()
+        .project_id("p")
+        .base_url(&url)
+        .auth_base_url(format!("http://127.0.0.1:{port}"))
+        .oauth2("k", "s")
+        .retry(
+            RetryPolicy::default()
+                .max_retries(1)
+                .base_delay(Duration::from_millis(1)),
+        )
+        .build()
+        .unwrap();
+    let err = send_one(&client, "https://e.com").await.unwrap_err();
+    let Error::Auth(auth) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(auth.status(), None);
+    assert!(auth.message().starts_with("cannot reach"), "{err}");
+    assert!(err.is_retryable());
+    assert!(std::error::Error::source(auth).is_some());
+    assert!(server.api_calls().is_empty());
+}
+
+#[tokio::test]
 async fn a_timeout_after_sending_is_not_resent() {
     let (server, url) = serve().await;
     let mut slow = reply(200, "{}");

@@ -337,6 +337,19 @@ fn trigger_policy() {
 }
 
 #[test]
+fn duplicates_are_found_in_long_trigger_lists_too() {
+    // Above 32 triggers the check switches from scanning to a set.
+    let mut w = valid();
+    w.triggers = (0..40)
+        .map(|i| WebhookTrigger::from(format!("NEW_{i}")))
+        .collect();
+    assert!(w.validate().is_ok());
+    w.triggers.push("NEW_7".into());
+    let errors = w.validate().unwrap_err();
+    assert_eq!(paths(&errors), ["triggers[40]"]);
+}
+
+#[test]
 fn app_id_must_be_path_safe() {
     for (app_id, bad) in [
         ("a/b", '/'),
