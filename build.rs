@@ -61,7 +61,7 @@ fn run() -> Result<(), String> {
 
     let mut settings = progenitor::GenerationSettings::new();
     settings
-        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_interface(progenitor::InterfaceStyle::Positional)
         .with_tag(progenitor::TagStyle::Merged)
         // Each request carries its own context (credentials, the response
         // status seen by the hooks); see `src/transport.rs`.

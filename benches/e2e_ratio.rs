@@ -1,10 +1,13 @@
 //! End-to-end cost of the client next to a raw `reqwest` POST, measured so
-//! that machine noise hits all alike: rounds alternate (raw, raw plus
-//! decoding the answer, ours Basic, ours OAuth2 with a cached token, in a
-//! rotating order), each round a batch
-//! of creates against the embedded stand-in over loopback; the result is each
-//! variant's median per-create time and its ratio to raw. Sequential, and
-//! with 32 concurrent tasks. Prints one JSON line; `cargo xtask bench` reads it.
+//! that machine noise hits all alike. Each round runs a short batch of
+//! creates per variant (raw, raw plus decoding the answer, ours Basic, ours
+//! OAuth2 with a cached token) back to back in a rotating order, against the
+//! embedded stand-in over loopback. A ratio is taken within each round
+//! (variant time / raw time of the same round), so a machine that speeds up
+//! or slows down between rounds cancels out; the result is the median of
+//! those paired ratios with its interquartile range, and each variant's
+//! median per-create time. Sequential, and with 32 concurrent tasks. Prints
+//! one JSON line; `cargo xtask bench` reads it.
 mod support;
 
 use std::sync::Arc;
@@ -14,10 +17,11 @@ use sinch_conversation::Client;
 use sinch_conversation::mock::MockServer;
 use support::{Raw, ours};
 
-const ROUNDS: usize = 21;
-const SEQUENTIAL_BATCH: u64 = 200;
+const SEQUENTIAL_ROUNDS: usize = 301;
+const SEQUENTIAL_BATCH: u64 = 25;
+const CONCURRENT_ROUNDS: usize = 101;
 const CONCURRENCY: u64 = 32;
-const CONCURRENT_BATCH: u64 = 32 * 40;
+const CONCURRENT_BATCH: u64 = 32 * 8;
 
 #[derive(Clone)]
 enum Variant {
@@ -41,6 +45,12 @@ impl Variant {
     /// Mean time per create over a batch.
     async fn batch(&self, concurrency: u64, creates: u64) -> Duration {
         let started = Instant::now();
+        if concurrency == 1 {
+            for _ in 0..creates {
+                self.create().await;
+            }
+            return started.elapsed() / creates as u32;
+        }
         let tasks: Vec<_> = (0..concurrency)
             .map(|_| {
                 let variant = self.clone();
@@ -58,34 +68,56 @@ impl Variant {
     }
 }
 
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort();
-    values[values.len() / 2]
+/// The value below which `q` of the sorted values lie.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-async fn compare(variants: &[(&str, Variant)], concurrency: u64, batch: u64) -> serde_json::Value {
-    // Warm up every connection the batch will use.
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+async fn compare(
+    variants: &[(&str, Variant)],
+    concurrency: u64,
+    batch: u64,
+    rounds: usize,
+) -> serde_json::Value {
+    // Warm up every connection the batches will use.
     for (_, v) in variants {
         v.batch(concurrency, batch).await;
     }
-    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
-    for round in 0..ROUNDS {
+    // times[round][variant], in nanoseconds per create.
+    let mut times = vec![vec![0.0; variants.len()]; rounds];
+    for (round, row) in times.iter_mut().enumerate() {
         for k in 0..variants.len() {
             let i = (round + k) % variants.len();
-            samples[i].push(variants[i].1.batch(concurrency, batch).await);
+            row[i] = variants[i].1.batch(concurrency, batch).await.as_nanos() as f64;
         }
     }
-    let medians: Vec<Duration> = samples.into_iter().map(median).collect();
-    let raw = medians[0].as_nanos() as f64;
     let mut out = serde_json::Map::new();
-    for ((name, _), m) in variants.iter().zip(&medians) {
-        out.insert(
-            (*name).to_owned(),
-            serde_json::json!({
-                "median_us": (m.as_nanos() as f64 / 1000.0 * 10.0).round() / 10.0,
-                "ratio_to_raw": ((m.as_nanos() as f64 / raw) * 1000.0).round() / 1000.0,
-            }),
+    for (i, (name, _)) in variants.iter().enumerate() {
+        let mut own: Vec<f64> = times.iter().map(|row| row[i]).collect();
+        own.sort_by(f64::total_cmp);
+        let mut entry = serde_json::Map::new();
+        entry.insert(
+            "median_us".to_owned(),
+            ((quantile(&own, 0.5) / 100.0).round() / 10.0).into(),
         );
+        // Paired ratios against each baseline (variants 0 and 1).
+        for (base, key) in [(0, "ratio_to_raw"), (1, "ratio_to_raw_typed")] {
+            let mut ratios: Vec<f64> = times.iter().map(|row| row[i] / row[base]).collect();
+            ratios.sort_by(f64::total_cmp);
+            entry.insert(key.to_owned(), round3(quantile(&ratios, 0.5)).into());
+            entry.insert(
+                format!("{key}_iqr"),
+                serde_json::json!([
+                    round3(quantile(&ratios, 0.25)),
+                    round3(quantile(&ratios, 0.75))
+                ]),
+            );
+        }
+        out.insert((*name).to_owned(), serde_json::Value::Object(entry));
     }
     serde_json::Value::Object(out)
 }
@@ -105,18 +137,26 @@ fn main() {
             .http_client(http.clone())
             .build()
             .expect("client");
-        let oauth = server.client_builder().http_client(http.clone()).build().expect("client");
+        let oauth = server
+            .client_builder()
+            .http_client(http.clone())
+            .build()
+            .expect("client");
         let variants = [
             ("raw_reqwest", Variant::Raw(raw.clone())),
             ("raw_reqwest_typed", Variant::RawTyped(raw)),
             ("ours_basic", Variant::Ours(basic)),
             ("ours_oauth2_cached", Variant::Ours(oauth)),
         ];
-        let sequential = compare(&variants, 1, SEQUENTIAL_BATCH).await;
-        let concurrent = compare(&variants, CONCURRENCY, CONCURRENT_BATCH).await;
+        let sequential = compare(&variants, 1, SEQUENTIAL_BATCH, SEQUENTIAL_ROUNDS).await;
+        let concurrent = compare(&variants, CONCURRENCY, CONCURRENT_BATCH, CONCURRENT_ROUNDS).await;
         println!(
             "{}",
-            serde_json::json!({"rounds": ROUNDS, "sequential": sequential, "concurrent_32": concurrent})
+            serde_json::json!({
+                "rounds": {"sequential": SEQUENTIAL_ROUNDS, "concurrent_32": CONCURRENT_ROUNDS},
+                "sequential": sequential,
+                "concurrent_32": concurrent,
+            })
         );
     });
 }

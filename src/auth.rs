@@ -1,7 +1,8 @@
 //! Credentials: HTTP Basic, or OAuth2 client credentials with a shared token
 //! cache.
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -53,20 +54,22 @@ pub(crate) fn basic_header(key_id: &str, key_secret: &Secret) -> Result<HeaderVa
 }
 
 impl Auth {
-    /// The `Authorization` value for the next request.
-    pub(crate) async fn header(&self) -> Result<HeaderValue, Error> {
+    /// The `Authorization` value for the next request, and which token it
+    /// is (for [`Auth::invalidate`]; always 0 for Basic).
+    pub(crate) async fn header(&self) -> Result<(HeaderValue, u64), Error> {
         match self {
-            Auth::Basic(value) => Ok(value.clone()),
+            Auth::Basic(value) => Ok((value.clone(), 0)),
             Auth::OAuth2(source) => source.header().await,
         }
     }
 
-    /// Drops `used` from the cache if it is still the cached token, so the
-    /// next [`Auth::header`] fetches a new one.
-    pub(crate) async fn invalidate(&self, used: &HeaderValue) {
+    /// Drops token `generation` from the cache if it is still the cached
+    /// one (not a newer one another request fetched meanwhile), so the next
+    /// [`Auth::header`] fetches a new one.
+    pub(crate) fn invalidate(&self, generation: u64) {
         if let Auth::OAuth2(source) = self {
-            let mut cache = source.cache.lock().await;
-            if cache.as_ref().is_some_and(|c| c.header == used) {
+            let mut cache = source.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            if cache.as_ref().is_some_and(|c| c.generation == generation) {
                 *cache = None;
             }
         }
@@ -80,18 +83,23 @@ impl Auth {
 struct Cached {
     header: HeaderValue,
     refresh_at: Instant,
+    generation: u64,
 }
 
-/// Fetches and caches OAuth2 tokens. The async mutex is held across the
-/// fetch: concurrent callers with a cold or expired cache wait for the one
-/// request in flight and then share its token.
+/// Fetches and caches OAuth2 tokens. A cached token is read under a short
+/// synchronous lock (never held across an await), so concurrent requests
+/// do not queue behind each other. The async `fetching` lock is held across
+/// a fetch: callers with a cold or expired cache wait for the one request in
+/// flight and then share its token.
 pub(crate) struct TokenSource {
     http: reqwest::Client,
     token_url: String,
     key_id: String,
     key_secret: Secret,
     retry: RetryPolicy,
-    cache: tokio::sync::Mutex<Option<Cached>>,
+    cache: Mutex<Option<Cached>>,
+    fetching: tokio::sync::Mutex<()>,
+    generations: AtomicU64,
 }
 
 #[derive(serde::Deserialize)]
@@ -115,21 +123,36 @@ impl TokenSource {
             key_id,
             key_secret,
             retry,
-            cache: tokio::sync::Mutex::new(None),
+            cache: Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(()),
+            generations: AtomicU64::new(1),
         }
     }
 
-    async fn header(&self) -> Result<HeaderValue, Error> {
-        let mut cache = self.cache.lock().await;
-        if let Some(cached) = cache.as_ref()
-            && Instant::now() < cached.refresh_at
-        {
-            return Ok(cached.header.clone());
+    /// The cached token, unless it is due for a refresh.
+    fn fresh_cached(&self) -> Option<(HeaderValue, u64)> {
+        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache
+            .as_ref()
+            .filter(|c| Instant::now() < c.refresh_at)
+            .map(|c| (c.header.clone(), c.generation))
+    }
+
+    async fn header(&self) -> Result<(HeaderValue, u64), Error> {
+        if let Some(cached) = self.fresh_cached() {
+            return Ok(cached);
         }
-        let fresh = self.fetch().await?;
-        let header = fresh.header.clone();
-        *cache = Some(fresh);
-        Ok(header)
+        let _single_flight = self.fetching.lock().await;
+        // Another caller may have fetched while this one waited.
+        if let Some(cached) = self.fresh_cached() {
+            return Ok(cached);
+        }
+        // Boxed: the fetch (an HTTP request) is the rare path, and inline it
+        // would make every caller's future kilobytes larger.
+        let fresh = Box::pin(self.fetch()).await?;
+        let answer = (fresh.header.clone(), fresh.generation);
+        *self.cache.lock().unwrap_or_else(PoisonError::into_inner) = Some(fresh);
+        Ok(answer)
     }
 
     async fn fetch(&self) -> Result<Cached, Error> {
@@ -227,6 +250,7 @@ impl TokenSource {
         Ok(Cached {
             header,
             refresh_at: Instant::now() + lifetime - margin,
+            generation: self.generations.fetch_add(1, Ordering::Relaxed),
         })
     }
 }
@@ -261,4 +285,52 @@ fn server_message(body: &[u8]) -> String {
                 raw
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source_with(header: &'static str, generation: u64) -> Arc<TokenSource> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let source = TokenSource::new(
+            reqwest::Client::new(),
+            "http://127.0.0.1:9",
+            "key".to_owned(),
+            Secret::from("secret"),
+            RetryPolicy::none(),
+        );
+        *source.cache.lock().unwrap_or_else(PoisonError::into_inner) = Some(Cached {
+            header: HeaderValue::from_static(header),
+            refresh_at: Instant::now() + Duration::from_secs(600),
+            generation,
+        });
+        Arc::new(source)
+    }
+
+    #[tokio::test]
+    async fn invalidating_an_older_token_keeps_the_newer_one() -> Result<(), Error> {
+        let source = source_with("Bearer newer", 2);
+        let auth = Auth::OAuth2(source.clone());
+        // A request that used token 1 saw it expire; token 2 is already cached.
+        auth.invalidate(1);
+        assert_eq!(
+            auth.header().await?,
+            (HeaderValue::from_static("Bearer newer"), 2)
+        );
+        auth.invalidate(2);
+        assert!(source.fresh_cached().is_none());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_cached_token_is_served_while_a_fetch_holds_the_lock() {
+        let source = source_with("Bearer cached", 7);
+        let _fetch_in_flight = source.fetching.lock().await;
+        let answer = tokio::time::timeout(Duration::from_secs(5), source.header()).await;
+        assert!(
+            matches!(&answer, Ok(Ok((value, 7))) if value == "Bearer cached"),
+            "{answer:?}"
+        );
+    }
 }

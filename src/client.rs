@@ -168,7 +168,11 @@ impl Client {
         }
     }
 
-    async fn send_create(&self, body: CreateWebhookRequest) -> Result<Webhook, Error> {
+    async fn send_create(
+        &self,
+        body: Result<CreateWebhookRequest, ValidationErrors>,
+    ) -> Result<Webhook, Error> {
+        let body = body?;
         let inner = &*self.inner;
         let span = tracing::info_span!(
             "sinch.request",
@@ -179,33 +183,30 @@ impl Client {
             duration_ms = tracing::field::Empty,
             retries = 0u32,
         );
-        let started = Instant::now();
+        // The clock is read only for a span someone listens to.
+        let started = (!span.is_disabled()).then(Instant::now);
         let result = async {
             let mut retries = 0;
             let mut refreshed = false;
             loop {
-                let authorization = inner.auth.header().await?;
+                let (authorization, token) = inner.auth.header().await?;
                 let api = generated::Client::new_with_client(
                     &inner.base_url,
                     inner.http.clone(),
-                    RequestContext::new(authorization.clone()),
+                    RequestContext::new(authorization),
                 );
-                // Boxed: the generated future is large, and would otherwise be
-                // copied into this one's state on every attempt.
-                let answer = Box::pin(
-                    api.create_webhook()
-                        .project_id(inner.project_id.as_str())
-                        .body(body.clone())
-                        .send(),
-                )
-                .await;
-                let result = transport::convert(answer, &api.inner).await;
-                let error = match result {
+                // Not boxed: a heap allocation per request costs more than
+                // the future's size (a few KiB, moved only before its first
+                // poll). The body is borrowed, so a retry resends it
+                // without a copy.
+                let answer = api.create_webhook(&inner.project_id, &body).await;
+                let error = match answer {
                     Ok(webhook) => {
                         span.record("status", 200);
-                        return Ok(webhook);
+                        return Ok(webhook.into_inner());
                     }
-                    Err(error) => error,
+                    // Boxed for the same reason: failures are the rare path.
+                    Err(error) => Box::pin(transport::convert(error, &api.inner)).await,
                 };
                 if let Some(status) = error.status() {
                     span.record("status", status);
@@ -217,7 +218,7 @@ impl Client {
                     && !refreshed
                 {
                     refreshed = true;
-                    inner.auth.invalidate(&authorization).await;
+                    inner.auth.invalidate(token);
                     tracing::debug!("token expired; refreshing and retrying once");
                     continue;
                 }
@@ -244,7 +245,9 @@ impl Client {
         }
         .instrument(span.clone())
         .await;
-        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        if let Some(started) = started {
+            span.record("duration_ms", started.elapsed().as_millis() as u64);
+        }
         span.in_scope(|| match &result {
             Ok(_) => tracing::info!("create_webhook succeeded"),
             Err(error) => tracing::warn!(%error, "create_webhook failed"),
@@ -280,7 +283,7 @@ pub struct CreateWebhook<'a> {
     webhook: NewWebhook,
 }
 
-impl CreateWebhook<'_> {
+impl<'a> CreateWebhook<'a> {
     /// Replaces the triggers. Takes known variants or strings (a trigger
     /// newer than this crate is sent as written).
     pub fn triggers<T: Into<WebhookTrigger>>(
@@ -327,11 +330,11 @@ impl CreateWebhook<'_> {
     }
 
     /// Validates, then sends. Nothing is sent if validation fails.
-    pub async fn send(self) -> Result<Webhook, Error> {
-        let body = self.webhook.into_request()?;
-        // The request's state machine is a few KiB: box it once rather than
-        // copy it each time the caller's future moves.
-        Box::pin(self.client.send_create(body)).await
+    //
+    // Not an `async fn`: the request future is returned as is rather than
+    // wrapped in (and copied into) one more state machine.
+    pub fn send(self) -> impl Future<Output = Result<Webhook, Error>> + Send + 'a {
+        self.client.send_create(self.webhook.into_request())
     }
 }
 

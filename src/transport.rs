@@ -1,8 +1,8 @@
 //! The seam between the handwritten layer and the generated client: the
 //! per-request hooks, and the one place progenitor's error type is converted.
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
-use progenitor_client::{ClientHooks, OperationInfo, ResponseValue};
+use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 
 use crate::error::{ApiError, DecodeError, Error, TransportError};
@@ -24,20 +24,25 @@ pub(crate) struct Seen {
 }
 
 /// Per-request state handed to the generated client: the credentials to
-/// send, and (filled in by the `post` hook) the status and headers of the
-/// answer, which progenitor drops when a body fails to parse.
+/// send (moved into the request by the `pre` hook), and (filled in by the
+/// `post` hook) the status and headers of the answer, which progenitor drops
+/// when a body fails to parse.
 #[derive(Debug)]
 pub struct RequestContext {
-    authorization: HeaderValue,
-    seen: Mutex<Option<Seen>>,
+    state: Mutex<State>,
 }
 
-// The generated client derives `Clone`; a clone carries what was seen so far.
+#[derive(Debug, Clone, Default)]
+struct State {
+    authorization: Option<HeaderValue>,
+    seen: Option<Seen>,
+}
+
+// The generated client derives `Clone`; a clone carries the state so far.
 impl Clone for RequestContext {
     fn clone(&self) -> Self {
         Self {
-            authorization: self.authorization.clone(),
-            seen: Mutex::new(self.seen()),
+            state: Mutex::new(self.lock().clone()),
         }
     }
 }
@@ -45,13 +50,19 @@ impl Clone for RequestContext {
 impl RequestContext {
     pub(crate) fn new(authorization: HeaderValue) -> Self {
         Self {
-            authorization,
-            seen: Mutex::new(None),
+            state: Mutex::new(State {
+                authorization: Some(authorization),
+                seen: None,
+            }),
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub(crate) fn seen(&self) -> Option<Seen> {
-        self.seen.lock().ok().and_then(|s| s.clone())
+        self.lock().seen.clone()
     }
 }
 
@@ -64,7 +75,10 @@ impl ClientHooks<RequestContext> for generated::Client {
         let headers = request.headers_mut();
         // progenitor adds `api-version: <info.version>`; Sinch has no such header.
         headers.remove(API_VERSION);
-        headers.insert(AUTHORIZATION, self.inner.authorization.clone());
+        // Moved, not cloned: one context serves one request.
+        if let Some(authorization) = self.inner.lock().authorization.take() {
+            headers.insert(AUTHORIZATION, authorization);
+        }
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         Ok(())
     }
@@ -74,20 +88,23 @@ impl ClientHooks<RequestContext> for generated::Client {
         result: &reqwest::Result<reqwest::Response>,
         _: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
-        if let Ok(response) = result
-            && let Ok(mut seen) = self.inner.seen.lock()
-        {
+        if let Ok(response) = result {
+            let status = response.status();
             let mut headers = HeaderMap::new();
-            for name in [
-                reqwest::header::RETRY_AFTER,
-                reqwest::header::WWW_AUTHENTICATE,
-            ] {
-                if let Some(v) = response.headers().get(&name) {
-                    headers.insert(name, v.clone());
+            // Only a failure's headers are ever read (Retry-After, the
+            // expired-token hint); a success skips the lookups.
+            if !status.is_success() {
+                for name in [
+                    reqwest::header::RETRY_AFTER,
+                    reqwest::header::WWW_AUTHENTICATE,
+                ] {
+                    if let Some(v) = response.headers().get(&name) {
+                        headers.insert(name, v.clone());
+                    }
                 }
             }
-            *seen = Some(Seen {
-                status: response.status().as_u16(),
+            self.inner.lock().seen = Some(Seen {
+                status: status.as_u16(),
                 headers,
             });
         }
@@ -95,17 +112,13 @@ impl ClientHooks<RequestContext> for generated::Client {
     }
 }
 
-/// progenitor's result → ours. The only place its error type is converted.
+/// progenitor's error → ours. The only place its error type is converted.
 pub(crate) async fn convert(
-    result: Result<ResponseValue<Webhook>, progenitor_client::Error<ErrorResponse>>,
+    error: progenitor_client::Error<ErrorResponse>,
     context: &RequestContext,
-) -> Result<Webhook, Error> {
+) -> Error {
     use progenitor_client::Error as P;
-    let error = match result {
-        Ok(value) => return Ok(value.into_inner()),
-        Err(error) => error,
-    };
-    Err(match error {
+    match error {
         P::ErrorResponse(value) => {
             let status = value.status().as_u16();
             let headers = value.headers().clone();
@@ -138,7 +151,7 @@ pub(crate) async fn convert(
                 Rule::Invalid(why),
             )]))
         }
-    })
+    }
 }
 
 /// Decodes again with path tracking, to name the field that failed.

@@ -344,12 +344,22 @@ impl std::error::Error for ValidationErrors {}
 
 /// Checks an id that ends up in a URL path (`project_id`, `app_id`).
 pub(crate) fn check_path_safe(path: &str, value: &str, out: &mut Vec<Violation>) {
+    let unsafe_char =
+        |c: char| matches!(c, '/' | '?' | '#' | '%') || c.is_whitespace() || c.is_control();
+    let found = if value.is_ascii() {
+        // The common case, byte by byte (ASCII whitespace and controls are
+        // all at or below b' ', or DEL).
+        value
+            .bytes()
+            .find(|b| matches!(b, b'/' | b'?' | b'#' | b'%') || *b <= b' ' || *b == 0x7f)
+            .map(char::from)
+    } else {
+        value.chars().find(|c| unsafe_char(*c))
+    };
     if value.is_empty() {
         out.push(Violation::new(path, Rule::Required));
-    } else if let Some(c) = value
-        .chars()
-        .find(|c| matches!(c, '/' | '?' | '#' | '%') || c.is_whitespace() || c.is_control())
-    {
+    } else if let Some(c) = found {
+        debug_assert!(unsafe_char(c));
         out.push(Violation::new(path, Rule::NotPathSafe(c)));
     }
 }
@@ -367,6 +377,14 @@ fn check_max_length(path: &str, value: &str, max: usize, out: &mut Vec<Violation
 }
 
 fn check_required(path: &str, value: &str, out: &mut Vec<Violation>) -> bool {
+    // A first byte that is printable ASCII settles it without trimming.
+    if value
+        .as_bytes()
+        .first()
+        .is_some_and(|b| (b'!'..=b'~').contains(b))
+    {
+        return true;
+    }
     if value.trim().is_empty() {
         out.push(Violation::new(path, Rule::Required));
         false
@@ -463,29 +481,46 @@ fn simple_http_host(value: &str) -> Option<&str> {
         _ => end,
     };
     let host = &value[host_start..host_end];
-    let labels = host.strip_suffix('.').unwrap_or(host);
-    let mut last_starts_with_digit = false;
-    let plain = !labels.is_empty()
-        && labels.split('.').all(|label| {
-            last_starts_with_digit = label.as_bytes().first().is_some_and(u8::is_ascii_digit);
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with("xn--")
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        });
+    let labels = host.strip_suffix('.').unwrap_or(host).as_bytes();
+    // Labels of 1..=63 lower-case letters, digits and `-`, none punycode.
+    let mut label_start = 0;
+    for i in 0..=labels.len() {
+        match labels.get(i) {
+            Some(b'a'..=b'z' | b'0'..=b'9' | b'-') => {}
+            Some(b'.') | None => {
+                let label = &labels[label_start..i];
+                if label.is_empty() || label.len() > 63 || label.starts_with(b"xn--") {
+                    return None;
+                }
+                if i < labels.len() {
+                    label_start = i + 1;
+                }
+            }
+            Some(_) => return None,
+        }
+    }
     // A numeric last label makes WHATWG read the host as an IPv4 address.
-    (plain && !last_starts_with_digit).then_some(host)
+    (!labels[label_start].is_ascii_digit()).then_some(host)
 }
 
 /// `true` when `host` is `pattern` or under it; `*` matches one DNS label.
 fn host_matches(host: &str, pattern: &str) -> bool {
-    let mut host_labels = host.trim_end_matches('.').rsplit('.');
-    pattern.rsplit('.').all(|p| {
-        host_labels
-            .next()
-            .is_some_and(|h| (p == "*" && !h.is_empty()) || h.eq_ignore_ascii_case(p))
+    // Labels right to left, as `str::rsplit('.')` yields them, over bytes:
+    // this runs for every request.
+    let mut rest = Some(host.trim_end_matches('.').as_bytes());
+    pattern.as_bytes().rsplit(|b| *b == b'.').all(|p| {
+        let Some(h) = rest else { return false };
+        let label = match h.iter().rposition(|b| *b == b'.') {
+            Some(dot) => {
+                rest = Some(&h[..dot]);
+                &h[dot + 1..]
+            }
+            None => {
+                rest = None;
+                h
+            }
+        };
+        (p == b"*" && !label.is_empty()) || label.eq_ignore_ascii_case(p)
     })
 }
 

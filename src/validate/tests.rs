@@ -530,7 +530,7 @@ proptest! {
     /// crate says, whenever it answers at all.
     #[test]
     fn simple_host_agrees_with_the_url_crate(
-        url in "(https?|HTTPS?|ftp)://[a-zA-Z0-9@:._%-]{0,24}([/?#][ -~]{0,10})?",
+        url in "(https?|HTTPS?|ftp)://(xn--)?[a-zA-Z0-9@:._%-]{0,24}([/?#][ -~]{0,10})?",
     ) {
         if let Some(host) = simple_http_host(&url) {
             let parsed = url::Url::parse(&url);
@@ -538,6 +538,42 @@ proptest! {
             let parsed = parsed.unwrap();
             prop_assert!(matches!(parsed.scheme(), "http" | "https"));
             prop_assert_eq!(parsed.host_str(), Some(host), "{:?}", url);
+        }
+    }
+
+    /// The byte-level pattern match says what a plain `rsplit` says.
+    #[test]
+    fn host_matching_agrees_with_rsplit(
+        host in "[a-zA-Z0-9.-]{0,12}(\\.(sinch|SINCH)\\.com)?\\.{0,2}",
+        pattern in prop::sample::select(vec![
+            "conversation-api.*.sinch.com", "*.sinch.com", "sinch.com", "*", "a", "*.*", "",
+        ]),
+    ) {
+        let reference = {
+            let mut labels = host.trim_end_matches('.').rsplit('.');
+            pattern.rsplit('.').all(|p| {
+                labels.next().is_some_and(|h| (p == "*" && !h.is_empty()) || h.eq_ignore_ascii_case(p))
+            })
+        };
+        prop_assert_eq!(host_matches(&host, pattern), reference, "{:?} vs {:?}", host, pattern);
+    }
+
+    /// The ASCII fast path of the path-safety check finds what the
+    /// character-based rule finds.
+    #[test]
+    fn path_safety_agrees_with_the_char_rule(
+        value in prop_oneof![any::<String>(), "[ -~\\t\\n\\x7f]{0,12}"],
+    ) {
+        let mut out = Vec::new();
+        check_path_safe("p", &value, &mut out);
+        let expected = value.chars().find(|c| {
+            matches!(c, '/' | '?' | '#' | '%') || c.is_whitespace() || c.is_control()
+        });
+        match (out.as_slice(), expected) {
+            ([], None) => prop_assert!(!value.is_empty()),
+            ([v], Some(c)) => prop_assert_eq!(&v.rule, &Rule::NotPathSafe(c)),
+            ([v], None) => prop_assert!(value.is_empty() && v.rule == Rule::Required),
+            (out, expected) => prop_assert!(false, "{value:?}: {out:?} vs {expected:?}"),
         }
     }
 
