@@ -185,66 +185,68 @@ impl Client {
         );
         // The clock is read only for a span someone listens to.
         let started = (!span.is_disabled()).then(Instant::now);
-        let result = async {
-            let mut retries = 0;
-            let mut refreshed = false;
-            loop {
-                let (authorization, token) = inner.auth.header().await?;
-                let api = generated::Client::new_with_client(
-                    &inner.base_url,
-                    inner.http.clone(),
-                    RequestContext::new(authorization),
-                );
-                // Not boxed: a heap allocation per request costs more than
-                // the future's size (a few KiB, moved only before its first
-                // poll). The body is borrowed, so a retry resends it
-                // without a copy.
-                let answer = api.create_webhook(&inner.project_id, &body).await;
-                let error = match answer {
-                    Ok(webhook) => {
-                        span.record("status", 200);
-                        return Ok(webhook.into_inner());
-                    }
-                    // Boxed for the same reason: failures are the rare path.
-                    Err(error) => Box::pin(transport::convert(error, &api.inner)).await,
-                };
-                if let Some(status) = error.status() {
-                    span.record("status", status);
+        // The attempts run in this function's own state machine rather than
+        // an inner future wrapped in `Instrumented`: wrapping would copy a
+        // few KiB per request. The span is entered for its events and for
+        // the token fetch, whose span is then its child.
+        let mut retries = 0;
+        let mut refreshed = false;
+        let result = loop {
+            let (authorization, token) = match inner.auth.header().instrument(span.clone()).await {
+                Ok(header) => header,
+                Err(error) => break Err(error),
+            };
+            let api = generated::Client::new_with_client(
+                &inner.base_url,
+                inner.http.clone(),
+                RequestContext::new(authorization),
+            );
+            // Not boxed: a heap allocation per request costs more than the
+            // future's size (a few KiB, moved only before its first poll).
+            // The body is borrowed, so a retry resends it without a copy.
+            let answer = api.create_webhook(&inner.project_id, &body).await;
+            let error = match answer {
+                Ok(webhook) => {
+                    span.record("status", 200);
+                    break Ok(webhook.into_inner());
                 }
-                // A 401 for an expired token was not processed: refresh once.
-                if let Error::Api(api_error) = &error
-                    && api_error.is_expired_token()
-                    && inner.auth.is_oauth2()
-                    && !refreshed
-                {
-                    refreshed = true;
-                    inner.auth.invalidate(token);
-                    tracing::debug!("token expired; refreshing and retrying once");
-                    continue;
-                }
-                // Only what certainly did not create anything is resent.
-                let resend = match &error {
-                    Error::Transport(e) => e.is_connect(),
-                    Error::Api(e) => e.status() == 429,
-                    _ => false,
-                };
-                let retry_after = match &error {
-                    Error::Api(e) => e.retry_after(),
-                    _ => None,
-                };
-                match inner.retry.delay(retries, retry_after).filter(|_| resend) {
-                    Some(wait) => {
-                        retries += 1;
-                        span.record("retries", retries);
-                        tracing::debug!(?wait, "retrying: {error}");
-                        tokio::time::sleep(wait).await;
-                    }
-                    None => return Err(error),
-                }
+                // Boxed: failures are the rare path.
+                Err(error) => Box::pin(transport::convert(error, &api.inner)).await,
+            };
+            if let Some(status) = error.status() {
+                span.record("status", status);
             }
-        }
-        .instrument(span.clone())
-        .await;
+            // A 401 for an expired token was not processed: refresh once.
+            if let Error::Api(api_error) = &error
+                && api_error.is_expired_token()
+                && inner.auth.is_oauth2()
+                && !refreshed
+            {
+                refreshed = true;
+                inner.auth.invalidate(token);
+                span.in_scope(|| tracing::debug!("token expired; refreshing and retrying once"));
+                continue;
+            }
+            // Only what certainly did not create anything is resent.
+            let resend = match &error {
+                Error::Transport(e) => e.is_connect(),
+                Error::Api(e) => e.status() == 429,
+                _ => false,
+            };
+            let retry_after = match &error {
+                Error::Api(e) => e.retry_after(),
+                _ => None,
+            };
+            match inner.retry.delay(retries, retry_after).filter(|_| resend) {
+                Some(wait) => {
+                    retries += 1;
+                    span.record("retries", retries);
+                    span.in_scope(|| tracing::debug!(?wait, "retrying: {error}"));
+                    tokio::time::sleep(wait).await;
+                }
+                None => break Err(error),
+            }
+        };
         if let Some(started) = started {
             span.record("duration_ms", started.elapsed().as_millis() as u64);
         }

@@ -3,7 +3,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use progenitor_client::{ClientHooks, OperationInfo};
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 
 use crate::error::{ApiError, DecodeError, Error, TransportError};
 use crate::generated;
@@ -14,7 +14,6 @@ use crate::validate::{Rule, ValidationErrors, Violation};
 pub(crate) const USER_AGENT_VALUE: &str =
     concat!("sinch-conversation-rust/", env!("CARGO_PKG_VERSION"));
 
-const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 /// What the answer looked like before the generated code parsed it.
 #[derive(Debug, Clone)]
@@ -73,8 +72,6 @@ impl ClientHooks<RequestContext> for generated::Client {
         _: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         let headers = request.headers_mut();
-        // progenitor adds `api-version: <info.version>`; Sinch has no such header.
-        headers.remove(API_VERSION);
         // Moved, not cloned: one context serves one request.
         if let Some(authorization) = self.inner.lock().authorization.take() {
             headers.insert(AUTHORIZATION, authorization);
