@@ -449,9 +449,10 @@ impl DropApiVersionHeader {
             return false;
         };
         call.method == "append"
-            && call.args.first().is_some_and(|name| {
-                quote!(#name).to_string().contains("\"api-version\"")
-            })
+            && call
+                .args
+                .first()
+                .is_some_and(|name| quote!(#name).to_string().contains("\"api-version\""))
     }
 }
 
@@ -459,13 +460,16 @@ impl syn::visit_mut::VisitMut for DropApiVersionHeader {
     fn visit_block_mut(&mut self, block: &mut syn::Block) {
         syn::visit_mut::visit_block_mut(self, block);
         let before = block.stmts.len();
-        block.stmts.retain(|stmt| !Self::is_api_version_append(stmt));
+        block
+            .stmts
+            .retain(|stmt| !Self::is_api_version_append(stmt));
         if block.stmts.len() == before {
             return;
         }
-        let appends_left = block.stmts.iter().any(|stmt| {
-            quote!(#stmt).to_string().contains("header_map . append")
-        });
+        let appends_left = block
+            .stmts
+            .iter()
+            .any(|stmt| quote!(#stmt).to_string().contains("header_map . append"));
         if appends_left {
             return;
         }
@@ -476,7 +480,7 @@ impl syn::visit_mut::VisitMut for DropApiVersionHeader {
                 && let Some(init) = &mut local.init
             {
                 binding.mutability = None;
-                init.expr = Box::new(syn::parse_quote!(::reqwest::header::HeaderMap::new()));
+                *init.expr = syn::parse_quote!(::reqwest::header::HeaderMap::new());
             }
         }
     }

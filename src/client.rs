@@ -213,38 +213,13 @@ impl Client {
                 // Boxed: failures are the rare path.
                 Err(error) => Box::pin(transport::convert(error, &api.inner)).await,
             };
-            if let Some(status) = error.status() {
-                span.record("status", status);
-            }
-            // A 401 for an expired token was not processed: refresh once.
-            if let Error::Api(api_error) = &error
-                && api_error.is_expired_token()
-                && inner.auth.is_oauth2()
-                && !refreshed
-            {
-                refreshed = true;
-                inner.auth.invalidate(token);
-                span.in_scope(|| tracing::debug!("token expired; refreshing and retrying once"));
-                continue;
-            }
-            // Only what certainly did not create anything is resent.
-            let resend = match &error {
-                Error::Transport(e) => e.is_connect(),
-                Error::Api(e) => e.status() == 429,
-                _ => false,
-            };
-            let retry_after = match &error {
-                Error::Api(e) => e.retry_after(),
-                _ => None,
-            };
-            match inner.retry.delay(retries, retry_after).filter(|_| resend) {
-                Some(wait) => {
+            match self.after_failure(&error, &span, token, retries, refreshed) {
+                Next::Refresh => refreshed = true,
+                Next::Retry(wait) => {
                     retries += 1;
-                    span.record("retries", retries);
-                    span.in_scope(|| tracing::debug!(?wait, "retrying: {error}"));
                     tokio::time::sleep(wait).await;
                 }
-                None => break Err(error),
+                Next::Fail => break Err(error),
             }
         };
         if let Some(started) = started {
@@ -256,6 +231,63 @@ impl Client {
         });
         result
     }
+
+    /// What to do after a failed attempt, with the span updated and the
+    /// expired token dropped. Out of line and cold: failures are the rare
+    /// path, and keeping them out of the request's code keeps that small.
+    #[cold]
+    #[inline(never)]
+    fn after_failure(
+        &self,
+        error: &Error,
+        span: &tracing::Span,
+        token: u64,
+        retries: u32,
+        refreshed: bool,
+    ) -> Next {
+        let inner = &*self.inner;
+        if let Some(status) = error.status() {
+            span.record("status", status);
+        }
+        // A 401 for an expired token was not processed: refresh once.
+        if let Error::Api(api_error) = error
+            && api_error.is_expired_token()
+            && inner.auth.is_oauth2()
+            && !refreshed
+        {
+            inner.auth.invalidate(token);
+            span.in_scope(|| tracing::debug!("token expired; refreshing and retrying once"));
+            return Next::Refresh;
+        }
+        // Only what certainly did not create anything is resent.
+        let resend = match error {
+            Error::Transport(e) => e.is_connect(),
+            Error::Api(e) => e.status() == 429,
+            _ => false,
+        };
+        let retry_after = match error {
+            Error::Api(e) => e.retry_after(),
+            _ => None,
+        };
+        match inner.retry.delay(retries, retry_after).filter(|_| resend) {
+            Some(wait) => {
+                span.record("retries", retries + 1);
+                span.in_scope(|| tracing::debug!(?wait, "retrying: {error}"));
+                Next::Retry(wait)
+            }
+            None => Next::Fail,
+        }
+    }
+}
+
+/// What [`Client::after_failure`] decided.
+enum Next {
+    /// Fetch a new token and try again (once).
+    Refresh,
+    /// Wait, then resend.
+    Retry(Duration),
+    /// Return the error.
+    Fail,
 }
 
 /// A create-webhook request being built: required arguments were given to
@@ -508,6 +540,10 @@ impl ClientBuilder {
     }
 
     /// Use your own `reqwest::Client` (proxies, custom TLS, shared pool).
+    /// It is used as configured: its timeouts and default headers apply
+    /// (so it sends its own `User-Agent`, or none), and
+    /// [`timeout`](Self::timeout) / [`connect_timeout`](Self::connect_timeout)
+    /// are ignored. Credentials are still added to every request.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self

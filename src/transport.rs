@@ -3,7 +3,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use progenitor_client::{ClientHooks, OperationInfo};
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::error::{ApiError, DecodeError, Error, TransportError};
 use crate::generated;
@@ -13,7 +13,6 @@ use crate::validate::{Rule, ValidationErrors, Violation};
 /// `sinch-conversation-rust/<version>`.
 pub(crate) const USER_AGENT_VALUE: &str =
     concat!("sinch-conversation-rust/", env!("CARGO_PKG_VERSION"));
-
 
 /// What the answer looked like before the generated code parsed it.
 #[derive(Debug, Clone)]
@@ -76,7 +75,6 @@ impl ClientHooks<RequestContext> for generated::Client {
         if let Some(authorization) = self.inner.lock().authorization.take() {
             headers.insert(AUTHORIZATION, authorization);
         }
-        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         Ok(())
     }
 

@@ -52,6 +52,28 @@ async fn wire_format_with_basic_auth() {
 }
 
 #[tokio::test]
+async fn a_callers_http_client_is_used_as_configured() {
+    let (server, url) = serve().await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .user_agent("my-platform/2.0")
+        .build()
+        .unwrap();
+    let client = Client::builder()
+        .project_id("proj")
+        .base_url(&url)
+        .basic_auth("kid", SENTINEL)
+        .http_client(http)
+        .build()
+        .unwrap();
+    send_one(&client, "https://example.com/hook").await.unwrap();
+    let calls = server.api_calls();
+    assert_eq!(header(&calls[0], "user-agent"), "my-platform/2.0");
+    let expected = format!("Basic {}", base64_of(&format!("kid:{SENTINEL}")));
+    assert_eq!(header(&calls[0], "authorization"), expected);
+}
+
+#[tokio::test]
 async fn every_field_goes_on_the_wire_with_its_json_name() {
     let (server, url) = serve().await;
     let webhook = basic(&url)
