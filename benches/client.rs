@@ -43,19 +43,11 @@ where
 }
 
 fn benches(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = support::runtime();
     let server = runtime.block_on(MockServer::start()).expect("stand-in");
     // One pool for ours and raw.
     let http = reqwest::Client::new();
-    let basic = server
-        .client_builder()
-        .basic_auth(MockServer::DEFAULT_KEY_ID, MockServer::DEFAULT_KEY_SECRET)
-        .http_client(http.clone())
-        .build()
-        .expect("client");
+    let basic = support::basic_client(&server, Some(http.clone()));
     let oauth = server
         .client_builder()
         .http_client(http.clone())

@@ -38,20 +38,12 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(32)
         .max(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = support::runtime();
     runtime.block_on(async {
         let server = MockServer::start().await.expect("stand-in");
         let http = reqwest::Client::new();
         let raw = Arc::new(Raw::new(&server, http.clone()));
-        let client = server
-            .client_builder()
-            .basic_auth(MockServer::DEFAULT_KEY_ID, MockServer::DEFAULT_KEY_SECRET)
-            .http_client(http)
-            .build()
-            .expect("client");
+        let client = support::basic_client(&server, Some(http));
         let handles: Vec<_> = (0..tasks)
             .map(|_| {
                 let (raw, client, variant) = (raw.clone(), client.clone(), variant.clone());

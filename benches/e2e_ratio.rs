@@ -123,20 +123,12 @@ async fn compare(
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = support::runtime();
     runtime.block_on(async {
         let server = MockServer::start().await.expect("stand-in");
         let http = reqwest::Client::new();
         let raw = Arc::new(Raw::new(&server, http.clone()));
-        let basic = server
-            .client_builder()
-            .basic_auth(MockServer::DEFAULT_KEY_ID, MockServer::DEFAULT_KEY_SECRET)
-            .http_client(http.clone())
-            .build()
-            .expect("client");
+        let basic = support::basic_client(&server, Some(http.clone()));
         let oauth = server
             .client_builder()
             .http_client(http.clone())

@@ -3,6 +3,8 @@
 //! 100 000. The stand-in keeps 10 000 apps, so memory should level off once
 //! it starts forgetting the oldest.
 //! Prints one JSON line; `cargo xtask bench` reads it.
+mod support;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -25,17 +27,10 @@ fn rss_kib() -> u64 {
 
 fn main() {
     // `cargo bench` passes --bench; nothing to configure.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = support::runtime();
     runtime.block_on(async {
         let server = MockServer::start().await.expect("stand-in");
-        let client = server
-            .client_builder()
-            .basic_auth(MockServer::DEFAULT_KEY_ID, MockServer::DEFAULT_KEY_SECRET)
-            .build()
-            .expect("client");
+        let client = support::basic_client(&server, None);
         let next = std::sync::Arc::new(AtomicU64::new(0));
         let mut rss = Vec::new();
         let started = Instant::now();

@@ -19,6 +19,28 @@ pub fn next_app() -> String {
     format!("bench-app-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+/// A multi-threaded runtime, as a service runs the client.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Ours against the stand-in with Basic auth; on `http` when given, so that
+/// ours and raw share one connection pool.
+pub fn basic_client(server: &MockServer, http: Option<reqwest::Client>) -> Client {
+    let builder = server
+        .client_builder()
+        .basic_auth(MockServer::DEFAULT_KEY_ID, MockServer::DEFAULT_KEY_SECRET);
+    match http {
+        Some(http) => builder.http_client(http),
+        None => builder,
+    }
+    .build()
+    .expect("client")
+}
+
 /// A create request with every field set.
 pub fn full_request(client: &Client, app: String) -> CreateWebhook<'_> {
     client

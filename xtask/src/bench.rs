@@ -8,26 +8,29 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
 }
 
-/// Runs a `harness = false` bench that prints one JSON line; returns it.
-fn json_bench(root: &Path, name: &str) -> Result<Value, String> {
+/// `cargo bench --package sinch-conversation --bench <name> <extra>`, run
+/// in the workspace root; its output, or why it failed.
+fn cargo_bench(root: &Path, name: &str, extra: &[&str]) -> Result<std::process::Output, String> {
     let output = cargo()
         .current_dir(root)
-        .args([
-            "bench",
-            "--quiet",
-            "--package",
-            "sinch-conversation",
-            "--bench",
-            name,
-        ])
+        .args(["bench", "--package", "sinch-conversation", "--bench", name])
+        .args(extra)
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "cargo bench --bench {name} failed:\n{}",
+    if output.status.success() {
+        Ok(output)
+    } else {
+        Err(format!(
+            "cargo bench --bench {name} {} failed:\n{}",
+            extra.join(" "),
             String::from_utf8_lossy(&output.stderr)
-        ));
+        ))
     }
+}
+
+/// Runs a `harness = false` bench that prints one JSON line; returns it.
+fn json_bench(root: &Path, name: &str) -> Result<Value, String> {
+    let output = cargo_bench(root, name, &["--quiet"])?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     stdout
         .lines()
@@ -199,25 +202,7 @@ type Counts = Vec<(String, f64)>;
 
 /// The `creates` bench binary's path, built if needed.
 fn creates_binary(root: &Path) -> Result<std::path::PathBuf, String> {
-    let output = cargo()
-        .current_dir(root)
-        .args([
-            "bench",
-            "--package",
-            "sinch-conversation",
-            "--bench",
-            "creates",
-            "--no-run",
-            "--message-format=json",
-        ])
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "building the creates bench failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
+    let output = cargo_bench(root, "creates", &["--no-run", "--message-format=json"])?;
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
@@ -226,8 +211,9 @@ fn creates_binary(root: &Path) -> Result<std::path::PathBuf, String> {
         .ok_or_else(|| "cargo did not report the creates bench executable".to_owned())
 }
 
-/// Total event counts of one cachegrind run.
-fn cachegrind(binary: &Path, variant: &str, creates: u64, out: &Path) -> Result<Counts, String> {
+/// Total event counts of one cachegrind run; its output file goes in `dir`.
+fn cachegrind(binary: &Path, variant: &str, creates: u64, dir: &Path) -> Result<Counts, String> {
+    let out = &dir.join(format!("{variant}.{creates}"));
     let status = Command::new("valgrind")
         .args([
             "--tool=cachegrind",
@@ -290,18 +276,8 @@ pub fn model(root: &Path) -> Result<(), String> {
     let mut rows: Vec<(&str, Counts)> = Vec::new();
     for variant in ["raw", "raw_typed", "ours"] {
         eprintln!("model: cachegrind, {variant} ({SMALL} and {LARGE} creates, 32 tasks)…");
-        let small = cachegrind(
-            &binary,
-            variant,
-            SMALL,
-            &dir.join(format!("{variant}.{SMALL}")),
-        )?;
-        let large = cachegrind(
-            &binary,
-            variant,
-            LARGE,
-            &dir.join(format!("{variant}.{LARGE}")),
-        )?;
+        let small = cachegrind(&binary, variant, SMALL, &dir)?;
+        let large = cachegrind(&binary, variant, LARGE, &dir)?;
         // The difference is per-create cost with start-up cancelled out.
         let per_create = large
             .iter()
