@@ -48,11 +48,7 @@ fn benches(c: &mut Criterion) {
     // One pool for ours and raw.
     let http = reqwest::Client::new();
     let basic = support::basic_client(&server, Some(http.clone()));
-    let oauth = server
-        .client_builder()
-        .http_client(http.clone())
-        .build()
-        .expect("client");
+    let oauth = support::oauth2_client(&server, http.clone());
     runtime.block_on(ours(&oauth)); // warm the token cache
     let raw = Arc::new(Raw::new(&server, http.clone()));
     let mut group = c.benchmark_group("request");

@@ -129,11 +129,7 @@ fn main() {
         let http = reqwest::Client::new();
         let raw = Arc::new(Raw::new(&server, http.clone()));
         let basic = support::basic_client(&server, Some(http.clone()));
-        let oauth = server
-            .client_builder()
-            .http_client(http.clone())
-            .build()
-            .expect("client");
+        let oauth = support::oauth2_client(&server, http.clone());
         let variants = [
             ("raw_reqwest", Variant::Raw(raw.clone())),
             ("raw_reqwest_typed", Variant::RawTyped(raw)),

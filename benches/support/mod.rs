@@ -41,6 +41,16 @@ pub fn basic_client(server: &MockServer, http: Option<reqwest::Client>) -> Clien
     .expect("client")
 }
 
+/// Ours against the stand-in with OAuth2 (the stand-in's token endpoint),
+/// sharing `http`'s connection pool.
+pub fn oauth2_client(server: &MockServer, http: reqwest::Client) -> Client {
+    server
+        .client_builder()
+        .http_client(http)
+        .build()
+        .expect("client")
+}
+
 /// A create request with every field set.
 pub fn full_request(client: &Client, app: String) -> CreateWebhook<'_> {
     client
