@@ -409,15 +409,9 @@ async fn only_429_and_connect_failures_are_retried() {
 
 #[tokio::test]
 async fn connect_failures_are_retried_then_reported() {
-    // Bind and drop to get a port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let client = Client::builder()
         .project_id("p")
-        .base_url(format!("http://127.0.0.1:{port}"))
+        .base_url(unused_local_url())
         .basic_auth("k", "s")
         .retry(
             RetryPolicy::default()
@@ -441,15 +435,10 @@ async fn connect_failures_are_retried_then_reported() {
 #[tokio::test]
 async fn an_unreachable_token_endpoint_is_an_auth_error() {
     let (server, url) = serve().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let client = Client::builder()
         .project_id("p")
         .base_url(&url)
-        .auth_base_url(format!("http://127.0.0.1:{port}"))
+        .auth_base_url(unused_local_url())
         .oauth2("k", "s")
         .retry(
             RetryPolicy::default()

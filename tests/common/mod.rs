@@ -192,3 +192,13 @@ pub async fn send_one(
         .send()
         .await
 }
+
+/// `http://127.0.0.1:<port>` where nothing listens: a port bound and
+/// released again.
+pub fn unused_local_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    format!("http://127.0.0.1:{port}")
+}
