@@ -326,6 +326,10 @@ fn spec_constants(schemas: &serde_json::Map<String, Value>) -> Result<TokenStrea
             items.push(quote!(#[doc = #doc] pub const #ident: &[&str] = &[#(#fields),*];));
         }
         if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            let ident = format_ident!("{}_PROPERTIES", screaming(schema_name));
+            let names = props.keys().map(String::as_str);
+            let doc = format!("The properties of `{schema_name}`, sorted by name.");
+            items.push(quote!(#[doc = #doc] pub const #ident: &[&str] = &[#(#names),*];));
             for (prop, prop_schema) in props {
                 places.push((
                     format!("{}_{}", screaming(schema_name), prop.to_uppercase()),

@@ -1,20 +1,18 @@
-//! The configured client and the create-webhook request builder.
+//! The configured client: regions, configuration, credentials.
+//!
+//! The operations are in `src/operations/` (one file each) and all run
+//! through the one request path in `src/request.rs`.
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use tracing::Instrument as _;
+use std::time::Duration;
 
 use crate::auth::{self, Auth, TokenSource};
 use crate::error::{ConfigError, Error};
-use crate::generated;
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
-use crate::transport::{self, RequestContext};
-use crate::types::{CreateWebhookRequest, Webhook};
-use crate::validate::{self, NewClientCredentials, NewWebhook, ValidationErrors};
-use crate::{WebhookTargetType, WebhookTrigger};
+use crate::transport;
+use crate::validate;
 
 /// The region a Conversation app lives in. Requests must go to the app's
 /// region; there is no safe default.
@@ -96,12 +94,12 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    project_id: String,
-    base_url: String,
-    http: reqwest::Client,
-    auth: Auth,
-    retry: RetryPolicy,
+pub(crate) struct Inner {
+    pub(crate) project_id: String,
+    pub(crate) base_url: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) auth: Auth,
+    pub(crate) retry: RetryPolicy,
 }
 
 impl fmt::Debug for Client {
@@ -137,238 +135,8 @@ impl Client {
         &self.inner.base_url
     }
 
-    /// Starts a create-webhook request for `app_id` delivering to `target`.
-    ///
-    /// `target_type` is `HTTP` unless you set it: Sinch's own default is
-    /// `DISMISS`, a webhook that silently receives nothing.
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), sinch_conversation::Error> {
-    /// use sinch_conversation::{Client, NewClientCredentials, WebhookTrigger};
-    ///
-    /// let client = Client::from_env()?;
-    /// let webhook = client
-    ///     .create_webhook("01APP", "https://example.com/sinch")
-    ///     .triggers([WebhookTrigger::MessageInbound, WebhookTrigger::MessageDelivery])
-    ///     .secret("sign-with-this")
-    ///     .client_credentials(NewClientCredentials::new("id", "secret", "https://auth.example.com/token"))
-    ///     .send()
-    ///     .await?;
-    /// println!("created {:?}", webhook.id);
-    /// # Ok(()) }
-    /// ```
-    pub fn create_webhook(
-        &self,
-        app_id: impl Into<String>,
-        target: impl Into<String>,
-    ) -> CreateWebhook<'_> {
-        CreateWebhook {
-            client: self,
-            webhook: NewWebhook::new(app_id, target),
-        }
-    }
-
-    async fn send_create(
-        &self,
-        body: Result<CreateWebhookRequest, ValidationErrors>,
-    ) -> Result<Webhook, Error> {
-        let body = body?;
-        let inner = &*self.inner;
-        let span = tracing::info_span!(
-            "sinch.request",
-            operation = "create_webhook",
-            method = "POST",
-            path = %format_args!("/v1/projects/{}/webhooks", inner.project_id),
-            status = tracing::field::Empty,
-            duration_ms = tracing::field::Empty,
-            retries = 0u32,
-        );
-        // The clock is read only for a span someone listens to.
-        let started = (!span.is_disabled()).then(Instant::now);
-        // The attempts run in this function's own state machine rather than
-        // an inner future wrapped in `Instrumented`: wrapping would copy a
-        // few KiB per request. The span is entered for its events and for
-        // the token fetch, whose span is then its child.
-        let mut retries = 0;
-        let mut refreshed = false;
-        let result = loop {
-            let (authorization, token) = match inner.auth.header().instrument(span.clone()).await {
-                Ok(header) => header,
-                Err(error) => break Err(error),
-            };
-            let api = generated::Client::new_with_client(
-                &inner.base_url,
-                inner.http.clone(),
-                RequestContext::new(authorization),
-            );
-            // Not boxed: a heap allocation per request costs more than the
-            // future's size (a few KiB, moved only before its first poll).
-            // The body is borrowed, so a retry resends it without a copy.
-            let answer = api.create_webhook(&inner.project_id, &body).await;
-            let error = match answer {
-                Ok(webhook) => {
-                    span.record("status", 200);
-                    break Ok(webhook.into_inner());
-                }
-                // Boxed: failures are the rare path.
-                Err(error) => Box::pin(transport::convert(error, &api.inner)).await,
-            };
-            match self.after_failure(&error, &span, token, retries, refreshed) {
-                Next::Refresh => refreshed = true,
-                Next::Retry(wait) => {
-                    retries += 1;
-                    tokio::time::sleep(wait).await;
-                }
-                Next::Fail => break Err(error),
-            }
-        };
-        if let Some(started) = started {
-            span.record("duration_ms", started.elapsed().as_millis() as u64);
-        }
-        span.in_scope(|| match &result {
-            Ok(_) => tracing::info!("create_webhook succeeded"),
-            Err(error) => tracing::warn!(%error, "create_webhook failed"),
-        });
-        result
-    }
-
-    /// What to do after a failed attempt, with the span updated and the
-    /// expired token dropped. Out of line and cold: failures are the rare
-    /// path, and keeping them out of the request's code keeps that small.
-    #[cold]
-    #[inline(never)]
-    fn after_failure(
-        &self,
-        error: &Error,
-        span: &tracing::Span,
-        token: u64,
-        retries: u32,
-        refreshed: bool,
-    ) -> Next {
-        let inner = &*self.inner;
-        if let Some(status) = error.status() {
-            span.record("status", status);
-        }
-        // A 401 for an expired token was not processed: refresh once.
-        if let Error::Api(api_error) = error
-            && api_error.is_expired_token()
-            && inner.auth.is_oauth2()
-            && !refreshed
-        {
-            inner.auth.invalidate(token);
-            span.in_scope(|| tracing::debug!("token expired; refreshing and retrying once"));
-            return Next::Refresh;
-        }
-        // Only what certainly did not create anything is resent.
-        let resend = match error {
-            Error::Transport(e) => e.is_connect(),
-            Error::Api(e) => e.status() == 429,
-            _ => false,
-        };
-        let retry_after = match error {
-            Error::Api(e) => e.retry_after(),
-            _ => None,
-        };
-        match inner.retry.delay(retries, retry_after).filter(|_| resend) {
-            Some(wait) => {
-                span.record("retries", retries + 1);
-                span.in_scope(|| tracing::debug!(?wait, "retrying: {error}"));
-                Next::Retry(wait)
-            }
-            None => Next::Fail,
-        }
-    }
-}
-
-/// What [`Client::after_failure`] decided.
-enum Next {
-    /// Fetch a new token and try again (once).
-    Refresh,
-    /// Wait, then resend.
-    Retry(Duration),
-    /// Return the error.
-    Fail,
-}
-
-/// A create-webhook request being built: required arguments were given to
-/// [`Client::create_webhook`], the rest are set here. [`send`](Self::send)
-/// validates and sends; [`build`](Self::build) only validates.
-///
-/// ```
-/// use sinch_conversation::{Client, Region, WebhookTrigger, redacted_json};
-///
-/// let client = Client::builder().project_id("p").region(Region::Eu).oauth2("k", "s").build()?;
-/// // A dry run: validate and look at the body, send nothing.
-/// let request = client
-///     .create_webhook("01APP", "https://example.com/sinch")
-///     .trigger(WebhookTrigger::MessageInbound)
-///     .trigger("A_TRIGGER_NEWER_THAN_THIS_CRATE")
-///     .secret("sign-with-this")
-///     .build()?;
-/// let body = redacted_json(&request);
-/// assert_eq!(body["target_type"], "HTTP");
-/// assert_eq!(body["secret"], "***");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until `.send().await`"]
-pub struct CreateWebhook<'a> {
-    client: &'a Client,
-    webhook: NewWebhook,
-}
-
-impl<'a> CreateWebhook<'a> {
-    /// Replaces the triggers. Takes known variants or strings (a trigger
-    /// newer than this crate is sent as written).
-    pub fn triggers<T: Into<WebhookTrigger>>(
-        mut self,
-        triggers: impl IntoIterator<Item = T>,
-    ) -> Self {
-        self.webhook.triggers = triggers.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Adds one trigger.
-    pub fn trigger(mut self, trigger: impl Into<WebhookTrigger>) -> Self {
-        self.webhook.triggers.push(trigger.into());
-        self
-    }
-
-    /// The secret Sinch signs callbacks with.
-    pub fn secret(mut self, secret: impl Into<Secret>) -> Self {
-        self.webhook.secret = Some(secret.into());
-        self
-    }
-
-    /// `HTTP` (the builder's default) or `DISMISS`.
-    pub fn target_type(mut self, target_type: impl Into<WebhookTargetType>) -> Self {
-        self.webhook.target_type = Some(target_type.into());
-        self
-    }
-
-    /// OAuth2 credentials Sinch uses when calling the target.
-    pub fn client_credentials(mut self, credentials: NewClientCredentials) -> Self {
-        self.webhook.client_credentials = Some(credentials);
-        self
-    }
-
-    /// The unchecked request as built so far.
-    pub fn as_new_webhook(&self) -> &NewWebhook {
-        &self.webhook
-    }
-
-    /// Validates without sending: the request that [`send`](Self::send)
-    /// would send, or every violation.
-    pub fn build(&self) -> Result<CreateWebhookRequest, ValidationErrors> {
-        self.webhook.validate()
-    }
-
-    /// Validates, then sends. Nothing is sent if validation fails.
-    //
-    // Not an `async fn`: the request future is returned as is rather than
-    // wrapped in (and copied into) one more state machine.
-    pub fn send(self) -> impl Future<Output = Result<Webhook, Error>> + Send + 'a {
-        self.client.send_create(self.webhook.into_request())
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
     }
 }
 

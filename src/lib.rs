@@ -10,19 +10,24 @@ mod generated;
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
+mod operations;
+mod request;
 mod retry;
 mod secret;
 mod transport;
 pub mod types;
 pub mod validate;
 
-pub use client::{Client, ClientBuilder, CreateWebhook, Region, env};
+pub use client::{Client, ClientBuilder, Region, env};
 pub use error::{
     ApiError, AuthError, ConfigError, DecodeError, Error, ErrorDetail, TransportError,
 };
 pub use generated::enums::{TokenRequestType, WebhookTargetType, WebhookTrigger};
 pub use generated::spec;
+pub use operations::{CreateWebhook, UpdateWebhook};
 pub use retry::RetryPolicy;
 pub use secret::{Secret, redacted_json};
 pub use types::Webhook;
-pub use validate::{NewClientCredentials, NewWebhook, ValidationErrors};
+pub use validate::{
+    NewClientCredentials, NewWebhook, UpdateWebhookRequest, ValidationErrors, WebhookChanges,
+};

@@ -7,7 +7,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::error::{ApiError, DecodeError, Error, TransportError};
 use crate::generated;
-use crate::types::{ErrorResponse, Webhook};
+use crate::types::ErrorResponse;
 use crate::validate::{Rule, ValidationErrors, Violation};
 
 /// `sinch-conversation-rust/<version>`.
@@ -68,8 +68,11 @@ impl ClientHooks<RequestContext> for generated::Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
-        _: &OperationInfo,
+        info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
+        if info.operation_id == "update_webhook" {
+            join_repeated(request.url_mut(), "update_mask");
+        }
         let headers = request.headers_mut();
         // Moved, not cloned: one context serves one request.
         if let Some(authorization) = self.inner.lock().authorization.take() {
@@ -107,8 +110,39 @@ impl ClientHooks<RequestContext> for generated::Client {
     }
 }
 
+/// Rewrites `name=a&name=b` (progenitor's form for an array query parameter,
+/// whatever `explode` says) as `name=a,b`: one parameter, literal commas, as
+/// Sinch's `style: form, explode: false` expects. Other parameters are kept.
+fn join_repeated(url: &mut url::Url, name: &str) {
+    let Some(query) = url.query() else { return };
+    let mut values = Vec::new();
+    let mut others = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if key == name {
+            values.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>());
+        } else {
+            others.push((key.into_owned(), value.into_owned()));
+        }
+    }
+    if values.is_empty() {
+        return;
+    }
+    let mut joined = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&others)
+        .finish();
+    if !joined.is_empty() {
+        joined.push('&');
+    }
+    joined.push_str(name);
+    joined.push('=');
+    joined.push_str(&values.join(","));
+    url.set_query(Some(&joined));
+}
+
 /// progenitor's error → ours. The only place its error type is converted.
-pub(crate) async fn convert(
+/// `T` is what the operation answers on success, to name the field a 2xx
+/// body fails to decode at.
+pub(crate) async fn convert<T: serde::de::DeserializeOwned>(
     error: progenitor_client::Error<ErrorResponse>,
     context: &RequestContext,
 ) -> Error {
@@ -124,7 +158,7 @@ pub(crate) async fn convert(
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             match response.bytes().await {
-                Ok(body) if (200..300).contains(&status) => decode_error(status, &body),
+                Ok(body) if (200..300).contains(&status) => decode_error::<T>(status, &body),
                 Ok(body) => Error::Api(Box::new(ApiError::from_raw(status, &headers, &body))),
                 Err(e) => Error::Transport(TransportError { source: e }),
             }
@@ -133,7 +167,7 @@ pub(crate) async fn convert(
             Some(seen) if !(200..300).contains(&seen.status) => Error::Api(Box::new(
                 ApiError::from_raw(seen.status, &seen.headers, &body),
             )),
-            seen => decode_error(seen.map_or(200, |s| s.status), &body),
+            seen => decode_error::<T>(seen.map_or(200, |s| s.status), &body),
         },
         P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
             Error::Transport(TransportError { source: e })
@@ -149,10 +183,31 @@ pub(crate) async fn convert(
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_parameters_become_one_comma_separated_parameter() {
+        let mut url =
+            url::Url::parse("http://h/p?update_mask=target&update_mask=triggers").unwrap();
+        join_repeated(&mut url, "update_mask");
+        assert_eq!(url.query(), Some("update_mask=target,triggers"));
+
+        let mut url = url::Url::parse("http://h/p?a=1&update_mask=x%20y&update_mask=z").unwrap();
+        join_repeated(&mut url, "update_mask");
+        assert_eq!(url.query(), Some("a=1&update_mask=x+y,z"));
+
+        let mut url = url::Url::parse("http://h/p?a=1").unwrap();
+        join_repeated(&mut url, "update_mask");
+        assert_eq!(url.query(), Some("a=1"));
+    }
+}
+
 /// Decodes again with path tracking, to name the field that failed.
-fn decode_error(status: u16, body: &[u8]) -> Error {
+fn decode_error<T: serde::de::DeserializeOwned>(status: u16, body: &[u8]) -> Error {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let error = match serde_path_to_error::deserialize::<_, Webhook>(&mut deserializer) {
+    let error = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
         Err(e) => {
             let field = e.path().to_string();
             DecodeError {

@@ -19,5 +19,6 @@
 //! ```
 pub use crate::generated::types::{
     ClientCredentials, ClientCredentialsResponseType, ClientCredentialsScope, CreateWebhookRequest,
-    ErrorBody, ErrorDetail, ErrorResponse, Webhook, WebhookTarget,
+    ErrorBody, ErrorDetail, ErrorResponse, ListWebhooksResponse, Webhook, WebhookTarget,
+    WebhookUpdate,
 };

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::generated::spec;
 use crate::secret::Secret;
-use crate::types::{ClientCredentials, CreateWebhookRequest};
+use crate::types::{ClientCredentials, CreateWebhookRequest, WebhookTarget};
 use crate::{TokenRequestType, WebhookTargetType, WebhookTrigger};
 
 /// A webhook to create, as supplied: nothing is checked until
@@ -244,6 +244,8 @@ pub enum Rule {
     /// Characters that are unsafe in a URL path: `/`, `?`, `#`, `%`,
     /// whitespace or control characters.
     NotPathSafe(char),
+    /// An update that changes nothing: set at least one field.
+    NothingToUpdate,
     /// Anything else the generated types refused.
     Invalid(String),
 }
@@ -280,6 +282,9 @@ impl fmt::Display for Rule {
             Rule::NotPathSafe(c) => write!(
                 f,
                 "contains {c:?}, which is not allowed in an id used in URL paths"
+            ),
+            Rule::NothingToUpdate => f.write_str(
+                "nothing to update: set or clear at least one field (the update mask would be empty)",
             ),
             Rule::Invalid(why) => f.write_str(why),
         }
@@ -341,6 +346,17 @@ impl fmt::Display for ValidationErrors {
 }
 
 impl std::error::Error for ValidationErrors {}
+
+/// Checks an id that goes into a URL path (`app_id`, `webhook_id`) on its own.
+pub(crate) fn path_id(path: &str, value: &str) -> Result<(), ValidationErrors> {
+    let mut out = Vec::new();
+    check_path_safe(path, value, &mut out);
+    if out.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationErrors::new(out))
+    }
+}
 
 /// Checks an id that ends up in a URL path (`project_id`, `app_id`).
 pub(crate) fn check_path_safe(path: &str, value: &str, out: &mut Vec<Violation>) {
@@ -524,7 +540,7 @@ fn host_matches(host: &str, pattern: &str) -> bool {
     })
 }
 
-fn check_target(value: &str, out: &mut Vec<Violation>) {
+pub(crate) fn check_target(value: &str, out: &mut Vec<Violation>) {
     if !check_required("target", value, out) {
         return;
     }
@@ -555,7 +571,11 @@ fn known_values<T: ToString>(known: &[T]) -> Vec<String> {
     known.iter().map(T::to_string).collect()
 }
 
-fn check_triggers(triggers: &[WebhookTrigger], policy: Policy, out: &mut Vec<Violation>) {
+pub(crate) fn check_triggers(
+    triggers: &[WebhookTrigger],
+    policy: Policy,
+    out: &mut Vec<Violation>,
+) {
     if triggers.is_empty() && policy == Policy::Client {
         out.push(Violation::new("triggers", Rule::NoTriggers));
     }
@@ -584,7 +604,11 @@ fn check_triggers(triggers: &[WebhookTrigger], policy: Policy, out: &mut Vec<Vio
     }
 }
 
-fn check_client_credentials(cc: &NewClientCredentials, policy: Policy, out: &mut Vec<Violation>) {
+pub(crate) fn check_client_credentials(
+    cc: &NewClientCredentials,
+    policy: Policy,
+    out: &mut Vec<Violation>,
+) {
     check_required("client_credentials.client_id", &cc.client_id, out);
     check_required(
         "client_credentials.client_secret",
@@ -670,37 +694,50 @@ pub(crate) fn check(input: &NewWebhook, policy: Policy) -> Result<(), Validation
 /// passed in [`check`]; an error here means the spec and the validator
 /// disagree, and is reported rather than panicking.
 pub(crate) fn to_request(input: NewWebhook) -> Result<CreateWebhookRequest, ValidationErrors> {
-    let invalid = |path: &str, e: &dyn fmt::Display| {
-        ValidationErrors::new(vec![Violation::new(path, Rule::Invalid(e.to_string()))])
-    };
-    let client_credentials = match input.client_credentials {
-        None => None,
-        Some(cc) => Some(ClientCredentials {
-            client_id: cc.client_id,
-            client_secret: cc.client_secret,
-            endpoint: cc.endpoint,
-            scope: cc
-                .scope
-                .map(TryFrom::try_from)
-                .transpose()
-                .map_err(|e| invalid("client_credentials.scope", &e))?,
-            response_type: cc
-                .response_type
-                .map(TryFrom::try_from)
-                .transpose()
-                .map_err(|e| invalid("client_credentials.response_type", &e))?,
-            token_request_type: cc.token_request_type,
-        }),
-    };
     Ok(CreateWebhookRequest {
         app_id: input.app_id,
-        client_credentials,
+        client_credentials: input
+            .client_credentials
+            .map(to_client_credentials)
+            .transpose()?,
         secret: input.secret,
-        target: input.target.try_into().map_err(|e| invalid("target", &e))?,
+        target: to_target(input.target)?,
         target_type: input.target_type,
         triggers: input.triggers,
     })
 }
+
+fn invalid(path: &str, e: &dyn fmt::Display) -> ValidationErrors {
+    ValidationErrors::new(vec![Violation::new(path, Rule::Invalid(e.to_string()))])
+}
+
+pub(crate) fn to_target(target: String) -> Result<WebhookTarget, ValidationErrors> {
+    target.try_into().map_err(|e| invalid("target", &e))
+}
+
+pub(crate) fn to_client_credentials(
+    cc: NewClientCredentials,
+) -> Result<ClientCredentials, ValidationErrors> {
+    Ok(ClientCredentials {
+        client_id: cc.client_id,
+        client_secret: cc.client_secret,
+        endpoint: cc.endpoint,
+        scope: cc
+            .scope
+            .map(TryFrom::try_from)
+            .transpose()
+            .map_err(|e| invalid("client_credentials.scope", &e))?,
+        response_type: cc
+            .response_type
+            .map(TryFrom::try_from)
+            .transpose()
+            .map_err(|e| invalid("client_credentials.response_type", &e))?,
+        token_request_type: cc.token_request_type,
+    })
+}
+
+mod update;
+pub use update::{UpdateWebhookRequest, WebhookChanges};
 
 #[cfg(test)]
 mod tests;

@@ -138,6 +138,7 @@ fn spec_has_every_seed_field() {
                 .expect("parameters");
             let param = params
                 .iter()
+                .map(|p| resolve(&spec, p))
                 .find(|p| p["name"] == field.name.as_str())
                 .unwrap_or_else(|| panic!("{place}: missing"));
             assert_eq!(param["in"], "path", "{place}");

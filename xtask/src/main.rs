@@ -5,7 +5,7 @@ mod bench;
 #[path = "../../openapi/lint.rs"]
 mod lint;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -131,20 +131,38 @@ fn codegen_check() -> Result<(), String> {
     }
 }
 
-/// The public shape of the generated code: types, enum variants, operations.
+/// The public shape of the generated code: types, enum variants, and
+/// operations with their signatures (parameters and return type).
 #[derive(Default)]
 struct Api {
     types: BTreeSet<String>,
     variants: BTreeSet<String>,
-    operations: BTreeSet<String>,
+    operations: BTreeMap<String, String>,
 }
 
 fn api_of(code: &str) -> Api {
     let mut api = Api::default();
     let mut current_enum: Option<(String, usize)> = None;
+    // An operation whose signature is still being read: (name, text so far).
+    let mut signature: Option<(String, String)> = None;
     for line in code.lines() {
         let indent = line.len() - line.trim_start().len();
         let text = line.trim();
+        if let Some((name, sig)) = &mut signature {
+            // The signature ends where the body starts.
+            let (part, done) = match text.strip_suffix('{') {
+                Some(part) => (part, true),
+                None => (text, false),
+            };
+            sig.push(' ');
+            sig.push_str(part.trim());
+            if done {
+                api.operations
+                    .insert(name.clone(), normalize_signature(sig));
+                signature = None;
+            }
+            continue;
+        }
         if let Some((name, enum_indent)) = &current_enum {
             if text == "}" && indent == *enum_indent {
                 current_enum = None;
@@ -172,16 +190,38 @@ fn api_of(code: &str) -> Api {
             }
         }
         // One method per operation on the generated `Client` (positional
-        // interface: `pub async fn create_webhook<'a>(`).
+        // interface: `pub async fn create_webhook<'a>(`), its signature
+        // running until the `{` of its body.
         if let Some(rest) = text.strip_prefix("pub async fn ") {
             let name: String = rest
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
-            api.operations.insert(name);
+            match rest.strip_suffix('{') {
+                Some(whole) => {
+                    api.operations.insert(name, normalize_signature(whole));
+                }
+                None => signature = Some((name, rest.to_owned())),
+            }
         }
     }
     api
+}
+
+/// One line, single spaces, no space inside brackets or before commas:
+/// `create_webhook<'a>(&'a self, project_id: &'a str) -> Result<..>`.
+fn normalize_signature(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = joined
+        .replace("( ", "(")
+        .replace(" )", ")")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",");
+    while out.ends_with(',') || out.ends_with(' ') {
+        out.pop();
+    }
+    out.replace(",)", ")").replace(",>", ">")
 }
 
 fn summarize(before: &str, after: &str) -> String {
@@ -196,7 +236,6 @@ fn summarize(before: &str, after: &str) -> String {
     for (what, old, new) in [
         ("type", &old.types, &new.types),
         ("enum variant", &old.variants, &new.variants),
-        ("operation", &old.operations, &new.operations),
     ] {
         for added in new.difference(old) {
             lines.push(format!("  + {what} {added}"));
@@ -205,8 +244,22 @@ fn summarize(before: &str, after: &str) -> String {
             lines.push(format!("  - {what} {removed}"));
         }
     }
+    for (name, signature) in &new.operations {
+        match old.operations.get(name) {
+            None => lines.push(format!("  + operation {signature}")),
+            Some(previous) if previous != signature => lines.push(format!(
+                "  ~ operation {name}: signature or return type changed\n      was: {previous}\n      now: {signature}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, signature) in &old.operations {
+        if !new.operations.contains_key(name) {
+            lines.push(format!("  - operation {signature}"));
+        }
+    }
     if lines.is_empty() {
-        "codegen: generated code changed (docs, derives or bodies); no type, variant or operation added or removed".to_owned()
+        "codegen: generated code changed (docs, derives or bodies); no type, variant, operation or signature added, removed or changed".to_owned()
     } else {
         format!("codegen: generated API changed:\n{}", lines.join("\n"))
     }
@@ -238,7 +291,75 @@ mod tests {
     }
 
     #[test]
-    fn operations_are_found() {
-        assert!(api_of(OLD).operations.contains("create_webhook"));
+    fn operations_are_found_with_their_signatures() {
+        assert_eq!(
+            api_of(OLD)
+                .operations
+                .get("create_webhook")
+                .map(String::as_str),
+            Some("create_webhook<'a>(&'a self) -> Result<(), ()>")
+        );
+    }
+
+    #[test]
+    fn summary_reports_added_operations_and_changed_signatures() {
+        let added = OLD.replace(
+            "impl Client {\n",
+            "impl Client {\n    pub async fn get_webhook<'a>(\n        &'a self,\n        id: &'a str,\n    ) -> Result<Webhook, ()> {\n    }\n",
+        );
+        let summary = summarize(OLD, &added);
+        assert!(
+            summary.contains(
+                "+ operation get_webhook<'a>(&'a self, id: &'a str) -> Result<Webhook, ()>"
+            ),
+            "{summary}"
+        );
+        let changed = OLD.replace("-> Result<(), ()>", "-> Result<u8, ()>");
+        let summary = summarize(OLD, &changed);
+        assert!(
+            summary.contains("~ operation create_webhook: signature or return type changed"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("now: create_webhook<'a>(&'a self) -> Result<u8, ()>"),
+            "{summary}"
+        );
+        let param = OLD.replace(
+            "&'a self,\n",
+            "&'a self,\n        mask: Option<&'a Vec<String>>,\n",
+        );
+        assert!(summarize(OLD, &param).contains("~ operation create_webhook"));
+        assert!(summarize(&added, OLD).contains("- operation get_webhook"));
+    }
+
+    #[test]
+    fn lint_refuses_every_shape_that_makes_progenitor_panic() {
+        let base = |op: &str| -> serde_json::Value {
+            let yaml = format!(
+                "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  /v1/{{id}}:\n{op}"
+            );
+            serde_norway::from_str(&yaml).unwrap()
+        };
+        let ok = "    get:\n      operationId: a\n      parameters:\n        - {name: id, in: path, required: true, schema: {type: string}}\n      responses:\n        '200': {description: ok}\n";
+        assert_eq!(lint::generation_problems(&base(ok)), Vec::<String>::new());
+        let cases = [
+            // a success with a body and another without
+            (ok.replace("'200': {description: ok}", "'200': {description: ok, content: {application/json: {schema: {type: object}}}}\n        '204': {description: none}"), "success responses with 2 different schemas"),
+            (ok.replace("required: true", "required: false"), "must have `required: true`"),
+            (ok.replace("name: id", "name: other"), "does not appear in the path"),
+            (ok.replace("'200': {description: ok}", "'200': {description: ok, content: {application/json: {}}}"), "without a schema"),
+            (ok.replace("'200': {description: ok}", "'200': {description: ok, content: {application/json: {schema: {type: object}, encoding: {a: {}}}}}"), "`encoding`"),
+            (ok.replace("      responses:", "      requestBody: {content: {application/json: {schema: {type: object}}, text/plain: {schema: {type: string}}}}\n      responses:"), "more than one media type"),
+            (ok.replace("'200': {description: ok}", "'200': {description: ok}\n        default: {description: d}"), "`default` response"),
+            (ok.replace("'200': {description: ok}", "'200': {description: ok}\n        '400': {description: e, content: {application/json: {schema: {type: object}}}}\n        '404': {description: none}"), "error responses with 2 different schemas"),
+            (ok.replace("      operationId: a\n", ""), "no operationId"),
+        ];
+        for (op, expected) in cases {
+            let problems = lint::generation_problems(&base(&op));
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "expected {expected:?} for\n{op}\ngot {problems:?}"
+            );
+        }
     }
 }

@@ -1,0 +1,150 @@
+//! Create a webhook: `POST /v1/projects/{project_id}/webhooks`.
+use std::fmt;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::generated;
+use crate::request::{Answer, Operation, Resend};
+use crate::secret::Secret;
+use crate::types::{CreateWebhookRequest, Webhook};
+use crate::validate::{NewClientCredentials, NewWebhook, ValidationErrors};
+use crate::{WebhookTargetType, WebhookTrigger};
+
+impl Client {
+    /// Starts a create-webhook request for `app_id` delivering to `target`.
+    ///
+    /// `target_type` is `HTTP` unless you set it: Sinch's own default is
+    /// `DISMISS`, a webhook that silently receives nothing.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), sinch_conversation::Error> {
+    /// use sinch_conversation::{Client, NewClientCredentials, WebhookTrigger};
+    ///
+    /// let client = Client::from_env()?;
+    /// let webhook = client
+    ///     .create_webhook("01APP", "https://example.com/sinch")
+    ///     .triggers([WebhookTrigger::MessageInbound, WebhookTrigger::MessageDelivery])
+    ///     .secret("sign-with-this")
+    ///     .client_credentials(NewClientCredentials::new("id", "secret", "https://auth.example.com/token"))
+    ///     .send()
+    ///     .await?;
+    /// println!("created {:?}", webhook.id);
+    /// # Ok(()) }
+    /// ```
+    pub fn create_webhook(
+        &self,
+        app_id: impl Into<String>,
+        target: impl Into<String>,
+    ) -> CreateWebhook<'_> {
+        CreateWebhook {
+            client: self,
+            webhook: NewWebhook::new(app_id, target),
+        }
+    }
+}
+
+/// A create-webhook request being built: required arguments were given to
+/// [`Client::create_webhook`], the rest are set here. [`send`](Self::send)
+/// validates and sends; [`build`](Self::build) only validates.
+///
+/// ```
+/// use sinch_conversation::{Client, Region, WebhookTrigger, redacted_json};
+///
+/// let client = Client::builder().project_id("p").region(Region::Eu).oauth2("k", "s").build()?;
+/// // A dry run: validate and look at the body, send nothing.
+/// let request = client
+///     .create_webhook("01APP", "https://example.com/sinch")
+///     .trigger(WebhookTrigger::MessageInbound)
+///     .trigger("A_TRIGGER_NEWER_THAN_THIS_CRATE")
+///     .secret("sign-with-this")
+///     .build()?;
+/// let body = redacted_json(&request);
+/// assert_eq!(body["target_type"], "HTTP");
+/// assert_eq!(body["secret"], "***");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a request does nothing until `.send().await`"]
+pub struct CreateWebhook<'a> {
+    client: &'a Client,
+    webhook: NewWebhook,
+}
+
+impl<'a> CreateWebhook<'a> {
+    /// Replaces the triggers. Takes known variants or strings (a trigger
+    /// newer than this crate is sent as written).
+    pub fn triggers<T: Into<WebhookTrigger>>(
+        mut self,
+        triggers: impl IntoIterator<Item = T>,
+    ) -> Self {
+        self.webhook.triggers = triggers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds one trigger.
+    pub fn trigger(mut self, trigger: impl Into<WebhookTrigger>) -> Self {
+        self.webhook.triggers.push(trigger.into());
+        self
+    }
+
+    /// The secret Sinch signs callbacks with.
+    pub fn secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.webhook.secret = Some(secret.into());
+        self
+    }
+
+    /// `HTTP` (the builder's default) or `DISMISS`.
+    pub fn target_type(mut self, target_type: impl Into<WebhookTargetType>) -> Self {
+        self.webhook.target_type = Some(target_type.into());
+        self
+    }
+
+    /// OAuth2 credentials Sinch uses when calling the target.
+    pub fn client_credentials(mut self, credentials: NewClientCredentials) -> Self {
+        self.webhook.client_credentials = Some(credentials);
+        self
+    }
+
+    /// The unchecked request as built so far.
+    pub fn as_new_webhook(&self) -> &NewWebhook {
+        &self.webhook
+    }
+
+    /// Validates without sending: the request that [`send`](Self::send)
+    /// would send, or every violation.
+    pub fn build(&self) -> Result<CreateWebhookRequest, ValidationErrors> {
+        self.webhook.validate()
+    }
+
+    /// Validates, then sends. Nothing is sent if validation fails.
+    //
+    // Not an `async fn`: the request future is returned as is rather than
+    // wrapped in (and copied into) one more state machine.
+    pub fn send(self) -> impl Future<Output = Result<Webhook, Error>> + Send + 'a {
+        self.client.execute(self.webhook.into_request().map(Create))
+    }
+}
+
+/// The validated request, sent by the shared path.
+struct Create(CreateWebhookRequest);
+
+impl Operation for Create {
+    const NAME: &'static str = "create_webhook";
+    const METHOD: &'static str = "POST";
+    // Every success counts toward the 5-per-app limit.
+    const RESEND: Resend = Resend::IfNotProcessed;
+    type Answer = Webhook;
+    type Output = Webhook;
+
+    fn path(&self, project_id: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/v1/projects/{project_id}/webhooks")
+    }
+
+    fn send<'c>(
+        &'c self,
+        api: &'c generated::Client,
+        project_id: &'c str,
+    ) -> impl Future<Output = Answer<Webhook>> + Send + 'c {
+        api.create_webhook(project_id, &self.0)
+    }
+}

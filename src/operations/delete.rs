@@ -1,0 +1,53 @@
+//! Delete a webhook: `DELETE /v1/projects/{project_id}/webhooks/{webhook_id}`.
+use std::fmt;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::generated;
+use crate::request::{Answer, Operation, Resend};
+use crate::validate;
+
+impl Client {
+    /// Deletes a webhook; its slot on the app is free again. Retried after
+    /// 429, 5xx, timeouts and lost connections; when an earlier attempt may
+    /// have been applied and the retry answers 404, the webhook is gone and
+    /// this succeeds. A 404 on the first attempt is an [`Error::Api`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: sinch_conversation::Client) -> Result<(), sinch_conversation::Error> {
+    /// client.delete_webhook("01H8Z6WEBHOOK").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn delete_webhook<'a>(
+        &'a self,
+        webhook_id: &'a str,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
+        self.execute(validate::path_id("webhook_id", webhook_id).map(|()| Delete(webhook_id)))
+    }
+}
+
+struct Delete<'a>(&'a str);
+
+impl Operation for Delete<'_> {
+    const NAME: &'static str = "delete_webhook";
+    const METHOD: &'static str = "DELETE";
+    const RESEND: Resend = Resend::Idempotent;
+    type Answer = ();
+    type Output = ();
+
+    fn path(&self, project_id: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/v1/projects/{project_id}/webhooks/{}", self.0)
+    }
+
+    fn send<'c>(
+        &'c self,
+        api: &'c generated::Client,
+        project_id: &'c str,
+    ) -> impl Future<Output = Answer<()>> + Send + 'c {
+        api.delete_webhook(project_id, self.0)
+    }
+
+    fn settled_by(error: &Error) -> Option<()> {
+        (error.status() == Some(404)).then_some(())
+    }
+}

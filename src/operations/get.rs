@@ -1,0 +1,50 @@
+//! Get one webhook: `GET /v1/projects/{project_id}/webhooks/{webhook_id}`.
+use std::fmt;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::generated;
+use crate::request::{Answer, Operation, Resend};
+use crate::types::Webhook;
+use crate::validate;
+
+impl Client {
+    /// Gets one webhook by id. An unknown id (or the wrong region) is an
+    /// [`Error::Api`] with status 404. Retried after 429, 5xx, timeouts and
+    /// lost connections: reading changes nothing.
+    ///
+    /// ```no_run
+    /// # async fn run(client: sinch_conversation::Client) -> Result<(), sinch_conversation::Error> {
+    /// let webhook = client.get_webhook("01H8Z6WEBHOOK").await?;
+    /// println!("{} -> {:?}", webhook.target.as_str(), webhook.triggers);
+    /// # Ok(()) }
+    /// ```
+    pub fn get_webhook<'a>(
+        &'a self,
+        webhook_id: &'a str,
+    ) -> impl Future<Output = Result<Webhook, Error>> + Send + 'a {
+        self.execute(validate::path_id("webhook_id", webhook_id).map(|()| Get(webhook_id)))
+    }
+}
+
+struct Get<'a>(&'a str);
+
+impl Operation for Get<'_> {
+    const NAME: &'static str = "get_webhook";
+    const METHOD: &'static str = "GET";
+    const RESEND: Resend = Resend::Idempotent;
+    type Answer = Webhook;
+    type Output = Webhook;
+
+    fn path(&self, project_id: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/v1/projects/{project_id}/webhooks/{}", self.0)
+    }
+
+    fn send<'c>(
+        &'c self,
+        api: &'c generated::Client,
+        project_id: &'c str,
+    ) -> impl Future<Output = Answer<Webhook>> + Send + 'c {
+        api.get_webhook(project_id, self.0)
+    }
+}

@@ -1,0 +1,261 @@
+//! The one request path every operation runs through: credentials, the
+//! `sinch.request` span, retries by what is safe to resend, and error
+//! conversion (decode errors naming the field).
+//!
+//! An operation (one file each in `src/operations/`) says only what is its
+//! own: its name and method, whether it may be resent after an answer that
+//! may have been applied, its path for the span, and the generated method
+//! that sends one attempt. Everything else happens here, once.
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use progenitor_client::ResponseValue;
+use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::generated;
+use crate::transport::{self, RequestContext};
+use crate::types::ErrorResponse;
+use crate::validate::ValidationErrors;
+
+/// What may be sent again after a failed attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Resend {
+    /// Only what certainly was not processed: a request that could not
+    /// connect, or a 429. For create: every success counts toward the limit
+    /// of 5 webhooks per app.
+    IfNotProcessed,
+    /// Also after a 5xx (500, 502, 503, 504), a timeout or a lost
+    /// connection: doing it twice leaves the same state as doing it once.
+    Idempotent,
+}
+
+/// What one attempt through the generated client answers.
+pub(crate) type Answer<T> = Result<ResponseValue<T>, progenitor_client::Error<ErrorResponse>>;
+
+/// One API operation, as the shared path needs it.
+pub(crate) trait Operation: Send + Sync {
+    /// The operation id (`create_webhook`), for the span and events.
+    const NAME: &'static str;
+    /// The HTTP method, for the span.
+    const METHOD: &'static str;
+    /// What may be resent.
+    const RESEND: Resend;
+    /// What the generated method answers on success.
+    type Answer: DeserializeOwned + Into<Self::Output> + Send;
+    /// What the caller gets.
+    type Output: Send;
+
+    /// Writes the request's path (for the span).
+    fn path(&self, project_id: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+
+    /// Sends one attempt.
+    fn send<'c>(
+        &'c self,
+        api: &'c generated::Client,
+        project_id: &'c str,
+    ) -> impl Future<Output = Answer<Self::Answer>> + Send + 'c;
+
+    /// An error that, after an earlier attempt which may have been applied,
+    /// means the operation succeeded (a delete's 404).
+    fn settled_by(_error: &Error) -> Option<Self::Output> {
+        None
+    }
+}
+
+/// The path of an operation, formatted only when a subscriber wants it.
+struct PathOf<'a, O>(&'a O, &'a str);
+
+impl<O: Operation> fmt::Display for PathOf<'_, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.path(self.1, f)
+    }
+}
+
+impl Client {
+    /// Runs `operation`: validation errors return at once (nothing sent);
+    /// then attempts until one succeeds or the failure may not be retried.
+    pub(crate) async fn execute<O: Operation>(
+        &self,
+        operation: Result<O, ValidationErrors>,
+    ) -> Result<O::Output, Error> {
+        let operation = operation?;
+        let inner = self.inner();
+        let span = tracing::info_span!(
+            "sinch.request",
+            operation = O::NAME,
+            method = O::METHOD,
+            path = %PathOf(&operation, &inner.project_id),
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+            retries = 0u32,
+        );
+        // The clock is read only for a span someone listens to.
+        let started = (!span.is_disabled()).then(Instant::now);
+        // The attempts run in this function's own state machine rather than
+        // an inner future wrapped in `Instrumented`: wrapping would copy a
+        // few KiB per request. The span is entered for its events and for
+        // the token fetch, whose span is then its child.
+        let mut retries = 0;
+        let mut refreshed = false;
+        // Whether an earlier attempt may have been applied by Sinch.
+        let mut maybe_applied = false;
+        let result = loop {
+            let (authorization, token) = match inner.auth.header().instrument(span.clone()).await {
+                Ok(header) => header,
+                Err(error) => break Err(error),
+            };
+            let api = generated::Client::new_with_client(
+                &inner.base_url,
+                inner.http.clone(),
+                RequestContext::new(authorization),
+            );
+            // Not boxed: a heap allocation per request costs more than the
+            // future's size (a few KiB, moved only before its first poll).
+            // The body is borrowed, so a retry resends it without a copy.
+            let error = match operation.send(&api, &inner.project_id).await {
+                Ok(answer) => {
+                    span.record("status", answer.status().as_u16());
+                    break Ok(answer.into_inner().into());
+                }
+                // Boxed: failures are the rare path.
+                Err(error) => Box::pin(transport::convert::<O::Answer>(error, &api.inner)).await,
+            };
+            if maybe_applied && let Some(output) = O::settled_by(&error) {
+                span.in_scope(|| tracing::debug!("an earlier attempt was applied: {error}"));
+                break Ok(output);
+            }
+            match self.after_failure(&error, O::RESEND, &span, token, retries, refreshed) {
+                Next::Refresh => refreshed = true,
+                Next::Retry(wait) => {
+                    maybe_applied |= may_have_been_applied(&error);
+                    retries += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                Next::Fail => break Err(error),
+            }
+        };
+        if let Some(started) = started {
+            span.record("duration_ms", started.elapsed().as_millis() as u64);
+        }
+        span.in_scope(|| match &result {
+            Ok(_) => tracing::info!("{} succeeded", O::NAME),
+            Err(error) => tracing::warn!(%error, "{} failed", O::NAME),
+        });
+        result
+    }
+
+    /// What to do after a failed attempt, with the span updated and the
+    /// expired token dropped. Out of line and cold: failures are the rare
+    /// path, and keeping them out of the request's code keeps that small.
+    #[cold]
+    #[inline(never)]
+    fn after_failure(
+        &self,
+        error: &Error,
+        resend: Resend,
+        span: &tracing::Span,
+        token: u64,
+        retries: u32,
+        refreshed: bool,
+    ) -> Next {
+        let inner = self.inner();
+        if let Some(status) = error.status() {
+            span.record("status", status);
+        }
+        // A 401 for an expired token was not processed: refresh once.
+        if let Error::Api(api_error) = error
+            && api_error.is_expired_token()
+            && inner.auth.is_oauth2()
+            && !refreshed
+        {
+            inner.auth.invalidate(token);
+            span.in_scope(|| tracing::debug!("token expired; refreshing and retrying once"));
+            return Next::Refresh;
+        }
+        let retry_after = match error {
+            Error::Api(e) => e.retry_after(),
+            _ => None,
+        };
+        let wait = inner
+            .retry
+            .delay(retries, retry_after)
+            .filter(|_| may_resend(error, resend));
+        match wait {
+            Some(wait) => {
+                span.record("retries", retries + 1);
+                span.in_scope(|| tracing::debug!(?wait, "retrying: {error}"));
+                Next::Retry(wait)
+            }
+            None => Next::Fail,
+        }
+    }
+}
+
+/// Whether `error` may be followed by the same request again.
+fn may_resend(error: &Error, resend: Resend) -> bool {
+    match (error, resend) {
+        // A 429 was not processed, whatever the operation.
+        (Error::Api(e), _) if e.status() == 429 => true,
+        (Error::Transport(e), Resend::IfNotProcessed) => e.is_connect(),
+        (Error::Transport(_), Resend::Idempotent) => true,
+        (Error::Api(e), Resend::Idempotent) => matches!(e.status(), 500 | 502 | 503 | 504),
+        _ => false,
+    }
+}
+
+/// Whether the attempt that failed with `error` may have been applied:
+/// a 5xx, or a transport failure after connecting (a timeout, a lost
+/// connection).
+fn may_have_been_applied(error: &Error) -> bool {
+    match error {
+        Error::Api(e) => e.status() >= 500,
+        Error::Transport(e) => !e.is_connect(),
+        _ => false,
+    }
+}
+
+/// What [`Client::after_failure`] decided.
+enum Next {
+    /// Fetch a new token and try again (once).
+    Refresh,
+    /// Wait, then resend.
+    Retry(Duration),
+    /// Return the error.
+    Fail,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
+    fn api(status: u16) -> Error {
+        Error::Api(Box::new(ApiError::from_raw(
+            status,
+            &reqwest::header::HeaderMap::new(),
+            b"{}",
+        )))
+    }
+
+    #[test]
+    fn idempotent_operations_are_resent_after_server_errors_create_is_not() {
+        for status in [500, 502, 503, 504] {
+            assert!(may_resend(&api(status), Resend::Idempotent), "{status}");
+            assert!(
+                !may_resend(&api(status), Resend::IfNotProcessed),
+                "{status}"
+            );
+            assert!(may_have_been_applied(&api(status)));
+        }
+        for status in [400, 401, 403, 404, 501] {
+            assert!(!may_resend(&api(status), Resend::Idempotent), "{status}");
+        }
+        assert!(may_resend(&api(429), Resend::IfNotProcessed));
+        assert!(may_resend(&api(429), Resend::Idempotent));
+        assert!(!may_have_been_applied(&api(429)));
+        assert!(!may_have_been_applied(&api(404)));
+    }
+}
