@@ -312,6 +312,8 @@ fn generated_types_agree_with_spec() {
     let spec = spec();
     check_type::<types::CreateWebhookRequest>(&spec, "CreateWebhookRequest");
     check_type::<types::Webhook>(&spec, "Webhook");
+    check_type::<types::WebhookUpdate>(&spec, "WebhookUpdate");
+    check_type::<types::ListWebhooksResponse>(&spec, "ListWebhooksResponse");
     check_type::<types::ClientCredentials>(&spec, "ClientCredentials");
     check_type::<types::ErrorResponse>(&spec, "ErrorResponse");
     check_type::<sinch_conversation::WebhookTrigger>(&spec, "WebhookTrigger");

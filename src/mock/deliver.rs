@@ -50,17 +50,11 @@ pub(crate) async fn deliver(
 ) -> Vec<Delivery> {
     let webhooks: Vec<Webhook> = shared
         .lock()
-        .webhooks
-        .get(app_id)
-        .map(|all| {
-            all.iter()
-                .filter(|w| {
-                    w.target_type == Some(WebhookTargetType::Http) && w.triggers.contains(trigger)
-                })
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
+        .app(&shared.project_id, app_id)
+        .iter()
+        .filter(|w| w.target_type == Some(WebhookTargetType::Http) && w.triggers.contains(trigger))
+        .cloned()
+        .collect();
     let mut event = match payload {
         serde_json::Value::Object(map) => map,
         other => {

@@ -42,6 +42,7 @@
 //! # Ok(()) }
 //! ```
 mod deliver;
+mod routes;
 mod server;
 mod state;
 
@@ -114,6 +115,7 @@ pub enum Fault {
 pub struct MockServerBuilder {
     addr: SocketAddr,
     project_id: String,
+    other_projects: Vec<String>,
     key_id: String,
     key_secret: Secret,
     token_lifetime: Duration,
@@ -141,6 +143,7 @@ impl Default for MockServerBuilder {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             project_id: MockServer::DEFAULT_PROJECT_ID.to_owned(),
+            other_projects: Vec::new(),
             key_id: MockServer::DEFAULT_KEY_ID.to_owned(),
             key_secret: Secret::from(MockServer::DEFAULT_KEY_SECRET),
             token_lifetime: Duration::from_secs(3600),
@@ -162,6 +165,15 @@ impl MockServerBuilder {
     /// The one project the stand-in knows; others get 403.
     pub fn project_id(mut self, project_id: impl Into<String>) -> Self {
         self.project_id = project_id.into();
+        self
+    }
+
+    /// Another project the key is valid for (repeatable). Webhook ids are
+    /// scoped to their project, as at Sinch: another project's webhook is
+    /// a 404 there. The client from [`MockServer::client_builder`] uses the
+    /// main project; set `.project_id(..)` on it for this one.
+    pub fn also_project(mut self, project_id: impl Into<String>) -> Self {
+        self.other_projects.push(project_id.into());
         self
     }
 
@@ -217,6 +229,7 @@ impl MockServerBuilder {
             .map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared {
             project_id: self.project_id,
+            other_projects: self.other_projects,
             key_id: self.key_id,
             key_secret: self.key_secret,
             max_body_bytes: self.max_body_bytes,
@@ -313,34 +326,31 @@ impl MockServer {
             .oauth2(self.shared.key_id.clone(), self.shared.key_secret.clone())
     }
 
-    /// The webhooks of one app, in creation order.
+    /// The webhooks of one app of the main project, in creation order.
     pub fn webhooks(&self, app_id: &str) -> Vec<Webhook> {
-        self.shared
-            .lock()
-            .webhooks
-            .get(app_id)
-            .cloned()
-            .unwrap_or_default()
+        self.project_webhooks(&self.shared.project_id, app_id)
     }
 
-    /// Every app's webhooks.
+    /// The webhooks of one app of any project, in creation order.
+    pub fn project_webhooks(&self, project_id: &str, app_id: &str) -> Vec<Webhook> {
+        self.shared.lock().app(project_id, app_id).to_vec()
+    }
+
+    /// Every app of the main project with its webhooks.
     pub fn all_webhooks(&self) -> std::collections::BTreeMap<String, Vec<Webhook>> {
-        self.shared.lock().webhooks.clone()
+        self.shared.lock().apps_of(&self.shared.project_id)
     }
 
-    /// Stores a webhook as if it had been created (no validation, no limit):
-    /// for tests that start from existing state. An id is assigned if absent.
+    /// Stores a webhook in the main project as if it had been created (no
+    /// validation, no limit): for tests that start from existing state. An
+    /// id is assigned if absent.
     pub fn seed_webhook(&self, mut webhook: Webhook) -> Webhook {
         if webhook.id.is_none() {
             webhook.id = Some(state::new_id());
         }
-        let app = webhook.app_id.clone().unwrap_or_default();
         self.shared
             .lock()
-            .webhooks
-            .entry(app)
-            .or_default()
-            .push(webhook.clone());
+            .insert(&self.shared.project_id, webhook.clone());
         webhook
     }
 

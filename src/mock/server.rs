@@ -1,28 +1,29 @@
-//! The stand-in's HTTP handlers: Sinch's answers, in Sinch's error format.
+//! The stand-in's HTTP plumbing: the router, Sinch's error format, auth,
+//! fault injection and the request log. Each route's handler is in
+//! `routes/`, in a file named for it.
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
 use super::Fault;
-use super::state::{LoggedRequest, MAX_WEBHOOKS_PER_APP, State as MockState};
-use crate::generated::spec;
+use super::routes;
+use super::state::{LoggedRequest, State as MockState};
 use crate::secret::Secret;
-use crate::types::{ClientCredentials, CreateWebhookRequest, Webhook};
-use crate::validate::{self, NewWebhook, Policy};
-use crate::{TokenRequestType, WebhookTargetType};
 
 pub(crate) type OnRequest = Arc<dyn Fn(&LoggedRequest) + Send + Sync>;
 
 pub(crate) struct Shared {
     pub(crate) project_id: String,
+    /// More projects the key is valid for.
+    pub(crate) other_projects: Vec<String>,
     pub(crate) key_id: String,
     pub(crate) key_secret: Secret,
     pub(crate) max_body_bytes: usize,
@@ -33,6 +34,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Whether the key is valid for `project_id`.
+    pub(crate) fn serves(&self, project_id: &str) -> bool {
+        project_id == self.project_id || self.other_projects.iter().any(|p| p == project_id)
+    }
+
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, MockState> {
         // A panicking test thread must not take the stand-in down with it.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -40,15 +46,26 @@ impl Shared {
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    use axum::routing::{get, post};
     Router::new()
-        .route("/oauth2/token", axum::routing::post(token))
+        .route("/oauth2/token", post(routes::token::token))
         .route(
             "/v1/projects/{project_id}/webhooks",
-            axum::routing::post(create_webhook),
+            post(routes::create::create_webhook),
+        )
+        .route(
+            "/v1/projects/{project_id}/apps/{app_id}/webhooks",
+            get(routes::list::list_webhooks),
+        )
+        .route(
+            "/v1/projects/{project_id}/webhooks/{webhook_id}",
+            get(routes::get::get_webhook)
+                .patch(routes::update::update_webhook)
+                .delete(routes::delete::delete_webhook),
         )
         .route(
             "/_mock/projects/{project_id}/apps/{app_id}/events",
-            axum::routing::post(inject_event),
+            post(routes::events::inject_event),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
@@ -116,6 +133,7 @@ async fn observe(State(shared): State<Arc<Shared>>, request: Request, next: Next
     let started = Instant::now();
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(str::to_owned);
     let auth = auth_kind(request.headers());
     let fault = shared.lock().faults.pop_front();
     let (response, status) = match fault {
@@ -152,6 +170,7 @@ async fn observe(State(shared): State<Arc<Shared>>, request: Request, next: Next
     let entry = LoggedRequest {
         method,
         path,
+        query,
         status,
         auth,
         duration: started.elapsed(),
@@ -202,43 +221,14 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((id.to_owned(), secret.to_owned()))
 }
 
-fn is_the_key(shared: &Shared, headers: &HeaderMap) -> bool {
+pub(crate) fn is_the_key(shared: &Shared, headers: &HeaderMap) -> bool {
     basic_credentials(headers)
         .is_some_and(|(id, secret)| id == shared.key_id && secret == shared.key_secret.expose())
 }
 
-async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    if !is_the_key(&shared, &headers) {
-        let body = serde_json::json!({"error": "invalid_client", "error_description": "Bad client credentials"});
-        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
-    }
-    let grant = form_urlencoded_value(&body, "grant_type");
-    if grant.as_deref() != Some("client_credentials") {
-        let body = serde_json::json!({
-            "error": "unsupported_grant_type",
-            "error_description": "grant_type must be client_credentials",
-        });
-        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
-    }
-    let (access_token, expires_in) = shared.lock().issue_token(&shared.key_id);
-    axum::Json(serde_json::json!({
-        "access_token": access_token,
-        "expires_in": expires_in,
-        "token_type": "bearer",
-        "scope": "",
-    }))
-    .into_response()
-}
-
-fn form_urlencoded_value(body: &[u8], key: &str) -> Option<String> {
-    url::form_urlencoded::parse(body)
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
-}
-
 /// Basic with the configured key, or a Bearer token this stand-in issued and
 /// that has not expired. `Some(refusal)` otherwise.
-fn refuse_auth(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+pub(crate) fn refuse_auth(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     match auth_kind(headers) {
         "basic" if is_the_key(shared, headers) => None,
         "bearer" => {
@@ -282,150 +272,4 @@ fn refuse_auth(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
             vec![],
         )),
     }
-}
-
-async fn create_webhook(
-    State(shared): State<Arc<Shared>>,
-    Path(project_id): Path<String>,
-    request: Request,
-) -> Response {
-    let (parts, body) = request.into_parts();
-    if let Some(response) = refuse_auth(&shared, &parts.headers) {
-        return response;
-    }
-    if project_id != shared.project_id {
-        return sinch_error(
-            403,
-            format!("The access key is not valid for project {project_id:?}"),
-            vec![],
-        );
-    }
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    if !content_type.is_some_and(|c| {
-        c.trim_start()
-            .to_ascii_lowercase()
-            .starts_with("application/json")
-    }) {
-        return sinch_error(
-            400,
-            "Invalid request: Content-Type must be application/json",
-            vec![],
-        );
-    }
-    let Ok(body) = axum::body::to_bytes(body, shared.max_body_bytes).await else {
-        return sinch_error(
-            400,
-            format!(
-                "Invalid request: the body is larger than {} bytes",
-                shared.max_body_bytes
-            ),
-            vec![],
-        );
-    };
-    let input: NewWebhook = match serde_json::from_slice(&body) {
-        Ok(input) => input,
-        Err(e) => return sinch_error(400, format!("Invalid JSON payload received: {e}"), vec![]),
-    };
-    // The same validation the client runs, with the server's policy.
-    let request =
-        match validate::check(&input, Policy::Server).and_then(|()| validate::to_request(input)) {
-            Ok(request) => request,
-            Err(errors) => {
-                let details: Vec<String> = errors
-                    .violations()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect();
-                return sinch_error(
-                    400,
-                    format!("Invalid argument: {}", details.join("; ")),
-                    details,
-                );
-            }
-        };
-    let webhook = stored_webhook(request);
-    let mut state = shared.lock();
-    let app = state.app_mut(webhook.app_id.as_deref().unwrap_or_default());
-    if app.len() >= MAX_WEBHOOKS_PER_APP {
-        return sinch_error(
-            400,
-            format!(
-                "Invalid argument: app {:?} already has the maximum of {MAX_WEBHOOKS_PER_APP} webhooks",
-                webhook.app_id.as_deref().unwrap_or_default()
-            ),
-            vec![],
-        );
-    }
-    if app.iter().any(|w| w.target == webhook.target) {
-        return sinch_error(
-            400,
-            "Invalid argument: a webhook with this target already exists for the app",
-            vec!["target: duplicate".to_owned()],
-        );
-    }
-    app.push(webhook.clone());
-    drop(state);
-    axum::Json(webhook).into_response()
-}
-
-/// What Sinch stores: an id, and its defaults for what was omitted or not
-/// recognised.
-fn stored_webhook(request: CreateWebhookRequest) -> Webhook {
-    let client_credentials = request.client_credentials.map(|cc| ClientCredentials {
-        token_request_type: cc.token_request_type.map(|t| {
-            if t.is_known() {
-                t
-            } else {
-                TokenRequestType::from(spec::TOKEN_REQUEST_TYPE_SERVER_DEFAULT)
-            }
-        }),
-        ..cc
-    });
-    Webhook {
-        app_id: Some(request.app_id),
-        client_credentials,
-        id: Some(super::state::new_id()),
-        secret: request.secret,
-        target: request.target,
-        target_type: Some(
-            request.target_type.unwrap_or_else(|| {
-                WebhookTargetType::from(spec::WEBHOOK_TARGET_TYPE_SERVER_DEFAULT)
-            }),
-        ),
-        triggers: request.triggers,
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct InjectedEvent {
-    trigger: crate::WebhookTrigger,
-    #[serde(default)]
-    payload: serde_json::Value,
-}
-
-/// Admin route: deliver an event to the app's webhooks and answer the
-/// outcomes. No auth: the stand-in is a local test tool.
-async fn inject_event(
-    State(shared): State<Arc<Shared>>,
-    Path((project_id, app_id)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    if project_id != shared.project_id {
-        return sinch_error(404, format!("unknown project {project_id:?}"), vec![]);
-    }
-    let event: InjectedEvent = match serde_json::from_slice(&body) {
-        Ok(event) => event,
-        Err(e) => {
-            return sinch_error(
-                400,
-                format!("expected {{\"trigger\": \"MESSAGE_INBOUND\", \"payload\": {{...}}}}: {e}"),
-                vec![],
-            );
-        }
-    };
-    let deliveries = super::deliver::deliver(&shared, &app_id, &event.trigger, event.payload).await;
-    axum::Json(serde_json::json!({ "deliveries": deliveries })).into_response()
 }

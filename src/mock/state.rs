@@ -1,6 +1,7 @@
-//! What the stand-in remembers: webhooks per app, issued tokens, the request
-//! log and pending faults. One mutex: every create checks the per-app limit
-//! and inserts under the same lock, so concurrent creates cannot overshoot.
+//! What the stand-in remembers: webhooks per app of each project (with an
+//! index by id), issued tokens, the request log and pending faults. One
+//! mutex: every create checks the per-app limit and inserts under the same
+//! lock, so concurrent creates cannot overshoot.
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,6 +27,8 @@ pub struct LoggedRequest {
     pub method: String,
     /// Path, without the query.
     pub path: String,
+    /// The query string, if any (e.g. `update_mask=target,triggers`).
+    pub query: Option<String>,
     /// Status answered (0 when the connection was dropped).
     pub status: u16,
     /// `basic`, `bearer` or `none`: how the caller authenticated.
@@ -34,11 +37,17 @@ pub struct LoggedRequest {
     pub duration: Duration,
 }
 
+/// A project and an app in it.
+pub(crate) type AppKey = (String, String);
+
 #[derive(Default)]
 pub(crate) struct State {
-    pub(crate) webhooks: BTreeMap<String, Vec<Webhook>>,
+    /// Webhooks by (project, app), in creation order.
+    apps: BTreeMap<AppKey, Vec<Webhook>>,
     /// Apps in the order they first got a webhook, for eviction.
-    app_order: VecDeque<String>,
+    app_order: VecDeque<AppKey>,
+    /// Where each webhook id lives.
+    ids: HashMap<String, AppKey>,
     pub(crate) tokens: HashMap<String, SystemTime>,
     pub(crate) log: VecDeque<LoggedRequest>,
     pub(crate) faults: VecDeque<Fault>,
@@ -55,22 +64,91 @@ impl State {
         }
     }
 
-    /// The webhooks of `app_id`, making room for a new app if needed.
-    pub(crate) fn app_mut(&mut self, app_id: &str) -> &mut Vec<Webhook> {
-        if !self.webhooks.contains_key(app_id) {
+    /// The webhooks of an app, making room for a new app if needed.
+    pub(crate) fn app_mut(&mut self, project_id: &str, app_id: &str) -> &mut Vec<Webhook> {
+        let key = (project_id.to_owned(), app_id.to_owned());
+        if !self.apps.contains_key(&key) {
             while self.app_order.len() >= APP_CAPACITY {
-                if let Some(oldest) = self.app_order.pop_front() {
-                    self.webhooks.remove(&oldest);
+                if let Some(oldest) = self.app_order.pop_front()
+                    && let Some(gone) = self.apps.remove(&oldest)
+                {
+                    for webhook in gone {
+                        self.ids.remove(webhook.id.as_deref().unwrap_or_default());
+                    }
                 }
             }
-            self.app_order.push_back(app_id.to_owned());
+            self.app_order.push_back(key.clone());
         }
-        self.webhooks.entry(app_id.to_owned()).or_default()
+        self.apps.entry(key).or_default()
+    }
+
+    /// Stores a new webhook (which has an id) at the end of its app's list.
+    pub(crate) fn insert(&mut self, project_id: &str, webhook: Webhook) {
+        let app_id = webhook.app_id.clone().unwrap_or_default();
+        let id = webhook.id.clone().unwrap_or_default();
+        self.app_mut(project_id, &app_id).push(webhook);
+        self.ids
+            .insert(id, (project_id.to_owned(), app_id.to_owned()));
+    }
+
+    /// The webhooks of an app (none for an unknown one).
+    pub(crate) fn app(&self, project_id: &str, app_id: &str) -> &[Webhook] {
+        self.apps
+            .get(&(project_id.to_owned(), app_id.to_owned()))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Every app of a project with its webhooks.
+    pub(crate) fn apps_of(&self, project_id: &str) -> BTreeMap<String, Vec<Webhook>> {
+        self.apps
+            .iter()
+            .filter(|((project, _), _)| project == project_id)
+            .map(|((_, app), webhooks)| (app.clone(), webhooks.clone()))
+            .collect()
+    }
+
+    /// The app holding webhook `id` in the project, and its position there.
+    /// Another project's webhook is not found: ids are scoped to a project.
+    pub(crate) fn locate(&self, project_id: &str, id: &str) -> Option<(AppKey, usize)> {
+        let key = self
+            .ids
+            .get(id)
+            .filter(|(project, _)| project == project_id)?;
+        let position = self
+            .apps
+            .get(key)?
+            .iter()
+            .position(|w| w.id.as_deref() == Some(id))?;
+        Some((key.clone(), position))
+    }
+
+    /// Webhook `id` of the project.
+    pub(crate) fn get(&self, project_id: &str, id: &str) -> Option<&Webhook> {
+        let (key, position) = self.locate(project_id, id)?;
+        self.apps.get(&key)?.get(position)
+    }
+
+    /// The app of webhook `id` and the webhook, to change it in place.
+    pub(crate) fn get_mut(
+        &mut self,
+        project_id: &str,
+        id: &str,
+    ) -> Option<(&mut Vec<Webhook>, usize)> {
+        let (key, position) = self.locate(project_id, id)?;
+        Some((self.apps.get_mut(&key)?, position))
+    }
+
+    /// Deletes webhook `id` of the project; its app's slot is free again.
+    pub(crate) fn remove(&mut self, project_id: &str, id: &str) -> Option<Webhook> {
+        let (key, position) = self.locate(project_id, id)?;
+        self.ids.remove(id);
+        Some(self.apps.get_mut(&key)?.remove(position))
     }
 
     pub(crate) fn clear_webhooks(&mut self) {
-        self.webhooks.clear();
+        self.apps.clear();
         self.app_order.clear();
+        self.ids.clear();
     }
 
     pub(crate) fn record(&mut self, entry: LoggedRequest) {
@@ -164,18 +242,50 @@ mod tests {
         assert_eq!(exp - iat, 120);
     }
 
-    #[test]
-    fn the_oldest_app_is_forgotten_beyond_capacity() {
-        let mut state = State::default();
-        for i in 0..APP_CAPACITY + 3 {
-            state.app_mut(&format!("app-{i}"));
+    fn webhook(app: &str) -> Webhook {
+        Webhook {
+            app_id: Some(app.to_owned()),
+            client_credentials: None,
+            id: Some(new_id()),
+            secret: None,
+            target: "https://example.com/h".try_into().unwrap(),
+            target_type: None,
+            triggers: vec![],
         }
-        assert_eq!(state.webhooks.len(), APP_CAPACITY);
-        assert!(!state.webhooks.contains_key("app-2"));
-        assert!(state.webhooks.contains_key("app-3"));
+    }
+
+    #[test]
+    fn the_oldest_app_is_forgotten_beyond_capacity_with_its_ids() {
+        let mut state = State::default();
+        let first = webhook("app-0");
+        state.insert("p", first.clone());
+        for i in 1..APP_CAPACITY + 3 {
+            state.app_mut("p", &format!("app-{i}"));
+        }
+        assert_eq!(state.apps.len(), APP_CAPACITY);
+        assert!(state.app("p", "app-2").is_empty() && state.apps_of("p").len() == APP_CAPACITY);
+        assert!(!state.apps_of("p").contains_key("app-2"));
+        assert!(state.apps_of("p").contains_key("app-3"));
+        // The evicted app's webhook is gone from the index too.
+        assert!(state.ids.is_empty());
+        assert!(state.get("p", first.id.as_deref().unwrap()).is_none());
         // An existing app does not evict anything.
-        state.app_mut("app-3");
-        assert_eq!(state.webhooks.len(), APP_CAPACITY);
+        state.app_mut("p", "app-3");
+        assert_eq!(state.apps.len(), APP_CAPACITY);
+    }
+
+    #[test]
+    fn ids_are_scoped_to_their_project_and_freed_on_removal() {
+        let mut state = State::default();
+        let w = webhook("a");
+        let id = w.id.clone().unwrap();
+        state.insert("p", w.clone());
+        assert_eq!(state.get("p", &id), Some(&w));
+        assert_eq!(state.get("other", &id), None);
+        assert_eq!(state.remove("other", &id), None);
+        assert_eq!(state.remove("p", &id), Some(w));
+        assert!(state.app("p", "a").is_empty());
+        assert!(state.ids.is_empty());
     }
 
     #[test]
@@ -185,6 +295,7 @@ mod tests {
             state.record(LoggedRequest {
                 method: "GET".into(),
                 path: format!("/{i}"),
+                query: None,
                 status: 404,
                 auth: "none",
                 duration: Duration::ZERO,

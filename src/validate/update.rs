@@ -20,11 +20,9 @@ use crate::{WebhookTargetType, WebhookTrigger};
 /// ```
 /// use sinch_conversation::{WebhookChanges, WebhookTrigger};
 ///
-/// let changes = WebhookChanges {
-///     triggers: Some(vec![WebhookTrigger::MessageInbound]),
-///     secret: Some(None), // clear it
-///     ..WebhookChanges::default()
-/// };
+/// let mut changes = WebhookChanges::default();
+/// changes.triggers = Some(vec![WebhookTrigger::MessageInbound]);
+/// changes.secret = Some(None); // clear it
 /// let request = changes.validate("01WEBHOOK")?;
 /// assert_eq!(request.update_mask, ["secret", "triggers"]);
 /// assert_eq!(request.body.secret, None);
