@@ -91,6 +91,17 @@ pub enum Fault {
     /// Send the status line and headers, then drop the connection: the
     /// request was received, the answer never completes.
     DropConnection,
+    /// Handle the request normally (a create creates, a delete deletes),
+    /// then answer this status in Sinch's error format instead of the real
+    /// answer: the request was applied, the caller is told it failed.
+    StatusAfterApplying {
+        /// The HTTP status, e.g. 500.
+        status: u16,
+    },
+    /// Handle the request normally, then drop the connection instead of
+    /// answering: the request was applied, the caller sees a lost
+    /// connection.
+    DropAfterApplying,
 }
 
 /// Configures a [`MockServer`].
@@ -357,6 +368,11 @@ impl MockServer {
     /// The requests answered so far (the last 10 000), oldest first.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.shared.lock().log.iter().cloned().collect()
+    }
+
+    /// Forgets the request log (webhooks and tokens are kept).
+    pub fn clear_requests(&self) {
+        self.shared.lock().log.clear();
     }
 
     /// Makes the next `n` requests, whatever their path, suffer `fault`.

@@ -150,10 +150,19 @@ async fn observe(State(shared): State<Arc<Shared>>, request: Request, next: Next
             }
             (response, status)
         }
-        Some(Fault::DropConnection) => {
-            // Headers go out, then the body fails: hyper aborts the connection.
-            let response = Response::new(Body::from_stream(Broken));
-            (response, 0)
+        Some(Fault::DropConnection) => (broken(), 0),
+        Some(Fault::StatusAfterApplying { status }) => {
+            drop(next.run(request).await);
+            let response = sinch_error(
+                status,
+                "injected by the stand-in after applying the request (fault injection)",
+                vec![],
+            );
+            (response, status)
+        }
+        Some(Fault::DropAfterApplying) => {
+            drop(next.run(request).await);
+            (broken(), 0)
         }
         Some(Fault::Delay(wait)) => {
             tokio::time::sleep(wait).await;
@@ -180,6 +189,11 @@ async fn observe(State(shared): State<Arc<Shared>>, request: Request, next: Next
     }
     shared.lock().record(entry);
     response
+}
+
+/// Headers go out, then the body fails: hyper aborts the connection.
+fn broken() -> Response {
+    Response::new(Body::from_stream(Broken))
 }
 
 /// A body stream that fails at once.

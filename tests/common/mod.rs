@@ -16,7 +16,10 @@ pub const SENTINEL: &str = "SENTINEL-SECRET-4f1c";
 
 #[derive(Clone, Debug)]
 pub struct Recorded {
+    pub method: String,
     pub path: String,
+    /// The raw query string, as sent.
+    pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -71,9 +74,17 @@ fn respond(r: Reply) -> Response {
     response
 }
 
-async fn api(State(s): State<Arc<Server>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn api(
+    State(s): State<Arc<Server>>,
+    method: axum::http::Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     s.api.lock().unwrap().push(Recorded {
+        method: method.to_string(),
         path: uri.path().to_owned(),
+        query: uri.query().map(str::to_owned),
         headers,
         body: body.clone(),
     });
@@ -85,7 +96,8 @@ async fn api(State(s): State<Arc<Server>>, uri: Uri, headers: HeaderMap, body: B
         }
         // Echo the request as the created webhook, as Sinch does.
         None => {
-            let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let mut v: serde_json::Value =
+                serde_json::from_slice(&body).unwrap_or_else(|_| serde_json::json!({}));
             v["id"] = "01HZZZZZZZZZZZZZZZZZZZZZZZ".into();
             respond(reply(200, &v.to_string()))
         }
@@ -99,7 +111,9 @@ async fn token(
     body: Bytes,
 ) -> Response {
     s.tokens.lock().unwrap().push(Recorded {
+        method: "POST".to_owned(),
         path: uri.path().to_owned(),
+        query: uri.query().map(str::to_owned),
         headers,
         body,
     });
