@@ -11,10 +11,11 @@
 //! ```
 //!
 //! Exit codes: 0 done, 1 the API or the network failed, 2 invalid input.
+mod support;
+
 use std::process::ExitCode;
 
-use sinch_conversation::mock::MockServer;
-use sinch_conversation::{Client, Error, WebhookTrigger, env, redacted_json};
+use sinch_conversation::WebhookTrigger;
 
 const HELP: &str = "\
 create_webhook: create a Sinch Conversation API webhook and print it
@@ -57,16 +58,6 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     Ok(Some(parsed))
 }
 
-fn real_api_configured() -> bool {
-    [env::PROJECT_ID, env::KEY_ID, env::KEY_SECRET]
-        .iter()
-        .all(|name| std::env::var(name).is_ok_and(|v| !v.is_empty()))
-}
-
-fn pretty(value: &serde_json::Value) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
@@ -81,31 +72,12 @@ async fn main() -> ExitCode {
         }
     };
 
-    // The stand-in lives as long as `stand_in`.
-    let (client, stand_in) = if real_api_configured() {
-        match Client::from_env() {
-            Ok(client) => (client, None),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    } else {
-        let server = match MockServer::start().await {
-            Ok(server) => server,
-            Err(e) => {
-                eprintln!("error: cannot start the local Sinch stand-in: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        match server.client_builder().build() {
-            Ok(client) => (client, Some(server)),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
+    // The stand-in lives as long as `target`.
+    let target = match support::connect().await {
+        Ok(target) => target,
+        Err(code) => return code,
     };
+    let client = &target.client;
 
     let triggers: Vec<WebhookTrigger> = if args.triggers.is_empty() {
         vec![
@@ -133,7 +105,7 @@ async fn main() -> ExitCode {
     if args.dry_run {
         return match request.build() {
             Ok(body) => {
-                println!("{}", pretty(&redacted_json(&body)));
+                support::print_json(&body);
                 eprintln!(
                     "dry run: this is the body of POST {}/v1/projects/{}/webhooks; nothing was sent",
                     client.base_url(),
@@ -141,20 +113,14 @@ async fn main() -> ExitCode {
                 );
                 ExitCode::SUCCESS
             }
-            Err(errors) => {
-                eprintln!("invalid request:");
-                for violation in errors.violations() {
-                    eprintln!("  {violation}");
-                }
-                ExitCode::from(2)
-            }
+            Err(errors) => support::invalid(&errors),
         };
     }
 
     match request.send().await {
         Ok(webhook) => {
-            println!("{}", pretty(&redacted_json(&webhook)));
-            if stand_in.is_some() {
+            support::print_json(&webhook);
+            if target.stand_in.is_some() {
                 eprintln!(
                     "note: this ran against a local Sinch stand-in at {}, not the real API.\n\
                      To create a real webhook, set SINCH_PROJECT_ID, SINCH_KEY_ID, SINCH_KEY_SECRET\n\
@@ -164,24 +130,6 @@ async fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(Error::Validation(errors)) => {
-            eprintln!("invalid request:");
-            for violation in errors.violations() {
-                eprintln!("  {violation}");
-            }
-            ExitCode::from(2)
-        }
-        Err(Error::Api(e)) => {
-            eprintln!(
-                "error: Sinch answered {}: {}",
-                e.status(),
-                e.message().unwrap_or(e.body())
-            );
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => support::failed(&e),
     }
 }

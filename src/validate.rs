@@ -347,7 +347,21 @@ impl fmt::Display for ValidationErrors {
 
 impl std::error::Error for ValidationErrors {}
 
-/// Checks an id that goes into a URL path (`app_id`, `webhook_id`) on its own.
+/// Checks an id that goes into a URL path (`app_id`, `webhook_id`) as the
+/// client does before sending: not empty, and none of `/ ? # %`,
+/// whitespace or control characters. `field` names it in the violation.
+///
+/// ```
+/// use sinch_conversation::validate::check_id;
+///
+/// assert!(check_id("webhook_id", "01H8Z6WEBHOOK").is_ok());
+/// let err = check_id("webhook_id", "../admin").unwrap_err();
+/// assert_eq!(err.violations()[0].path(), "webhook_id");
+/// ```
+pub fn check_id(field: &str, value: &str) -> Result<(), ValidationErrors> {
+    path_id(field, value)
+}
+
 pub(crate) fn path_id(path: &str, value: &str) -> Result<(), ValidationErrors> {
     let mut out = Vec::new();
     check_path_safe(path, value, &mut out);

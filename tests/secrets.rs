@@ -87,6 +87,27 @@ async fn secrets_never_reach_debug_display_errors_or_traces() {
     let err = send_one(&bad_key, "https://e.com").await.unwrap_err();
     shown.push(format!("{err} {err:?}"));
 
+    // Updates carry secrets too: the builder, the dry run and the answer.
+    let update = client
+        .update_webhook("W1")
+        .target("https://e.com/2")
+        .secret(SENTINEL)
+        .client_credentials(NewClientCredentials::new(
+            "cid",
+            SENTINEL,
+            "https://auth.example.com/t",
+        ));
+    shown.push(format!("{update:?}"));
+    shown.push(format!("{:?}", update.changes()));
+    let dry_run = update.build().unwrap();
+    shown.push(format!("{dry_run:?}"));
+    shown.push(sinch_conversation::redacted_json(&dry_run.body).to_string());
+    let updated = update.clone().send().await.unwrap();
+    shown.push(format!("{updated:?}"));
+    server.script_api([reply(400, "{}")]);
+    let err = update.send().await.unwrap_err();
+    shown.push(format!("{err} {err:?}"));
+
     let traces = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     for text in shown.iter().chain([&traces]) {
         assert!(!text.contains(SENTINEL), "secret leaked in: {text}");
@@ -105,6 +126,11 @@ async fn secrets_never_reach_debug_display_errors_or_traces() {
         "duration_ms=",
         "retries=0",
         "create_webhook succeeded",
+        "operation=\"update_webhook\"",
+        "method=\"PATCH\"",
+        "path=/v1/projects/proj/webhooks/W1",
+        "update_webhook succeeded",
+        "update_webhook failed",
     ] {
         assert!(
             traces.contains(field),
