@@ -183,27 +183,6 @@ pub(crate) async fn convert<T: serde::de::DeserializeOwned>(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repeated_parameters_become_one_comma_separated_parameter() {
-        let mut url =
-            url::Url::parse("http://h/p?update_mask=target&update_mask=triggers").unwrap();
-        join_repeated(&mut url, "update_mask");
-        assert_eq!(url.query(), Some("update_mask=target,triggers"));
-
-        let mut url = url::Url::parse("http://h/p?a=1&update_mask=x%20y&update_mask=z").unwrap();
-        join_repeated(&mut url, "update_mask");
-        assert_eq!(url.query(), Some("a=1&update_mask=x+y,z"));
-
-        let mut url = url::Url::parse("http://h/p?a=1").unwrap();
-        join_repeated(&mut url, "update_mask");
-        assert_eq!(url.query(), Some("a=1"));
-    }
-}
-
 /// Decodes again with path tracking, to name the field that failed.
 fn decode_error<T: serde::de::DeserializeOwned>(status: u16, body: &[u8]) -> Error {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
@@ -223,4 +202,25 @@ fn decode_error<T: serde::de::DeserializeOwned>(status: u16, body: &[u8]) -> Err
         },
     };
     Error::Decode(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_parameters_become_one_comma_separated_parameter() {
+        let mut url =
+            url::Url::parse("http://h/p?update_mask=target&update_mask=triggers").unwrap();
+        join_repeated(&mut url, "update_mask");
+        assert_eq!(url.query(), Some("update_mask=target,triggers"));
+
+        let mut url = url::Url::parse("http://h/p?a=1&update_mask=x%20y&update_mask=z").unwrap();
+        join_repeated(&mut url, "update_mask");
+        assert_eq!(url.query(), Some("a=1&update_mask=x+y,z"));
+
+        let mut url = url::Url::parse("http://h/p?a=1").unwrap();
+        join_repeated(&mut url, "update_mask");
+        assert_eq!(url.query(), Some("a=1"));
+    }
 }
