@@ -6,8 +6,10 @@
 //! (variant time / raw time of the same round), so a machine that speeds up
 //! or slows down between rounds cancels out; the result is the median of
 //! those paired ratios with its interquartile range, and each variant's
-//! median per-create time. Sequential, and with 32 concurrent tasks. Prints
-//! one JSON line; `cargo xtask bench` reads it.
+//! median per-create time. Sequential, and with 32 concurrent tasks. The
+//! same for reading one webhook (`get_webhook` next to a raw GET). Prints
+//! one JSON line; `cargo xtask bench` reads it. `-- create` or `-- get`
+//! runs only that half.
 mod support;
 
 use std::sync::Arc;
@@ -31,6 +33,10 @@ enum Variant {
     /// uses it must.
     RawTyped(Arc<Raw>),
     Ours(Client),
+    /// GETs: raw, raw decoded, ours.
+    RawGet(Arc<Raw>),
+    RawGetTyped(Arc<Raw>),
+    OursGet(Client, Arc<str>),
 }
 
 impl Variant {
@@ -39,6 +45,11 @@ impl Variant {
             Variant::Raw(raw) => raw.create(false).await,
             Variant::RawTyped(raw) => raw.create(true).await,
             Variant::Ours(client) => ours(client).await,
+            Variant::RawGet(raw) => raw.get(false).await,
+            Variant::RawGetTyped(raw) => raw.get(true).await,
+            Variant::OursGet(client, id) => {
+                std::hint::black_box(client.get_webhook(id).await.expect("get"));
+            }
         }
     }
 
@@ -136,15 +147,39 @@ fn main() {
             ("ours_basic", Variant::Ours(basic)),
             ("ours_oauth2_cached", Variant::Ours(oauth)),
         ];
-        let sequential = compare(&variants, 1, SEQUENTIAL_BATCH, SEQUENTIAL_ROUNDS).await;
-        let concurrent = compare(&variants, CONCURRENCY, CONCURRENT_BATCH, CONCURRENT_ROUNDS).await;
-        println!(
-            "{}",
-            serde_json::json!({
-                "rounds": {"sequential": SEQUENTIAL_ROUNDS, "concurrent_32": CONCURRENT_ROUNDS},
-                "sequential": sequential,
-                "concurrent_32": concurrent,
-            })
-        );
+        let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+        let run = |half: &str| only.as_deref().is_none_or(|o| o == half);
+        let mut out = serde_json::json!({
+            "rounds": {"sequential": SEQUENTIAL_ROUNDS, "concurrent_32": CONCURRENT_ROUNDS},
+        });
+        if run("create") {
+            out["sequential"] = compare(&variants, 1, SEQUENTIAL_BATCH, SEQUENTIAL_ROUNDS).await;
+            out["concurrent_32"] =
+                compare(&variants, CONCURRENCY, CONCURRENT_BATCH, CONCURRENT_ROUNDS).await;
+        }
+        if !run("get") {
+            println!("{out}");
+            return;
+        }
+
+        // Reading: every variant GETs the same webhook (with every field set).
+        let basic = support::basic_client(&server, Some(http.clone()));
+        let oauth = support::oauth2_client(&server, http.clone());
+        let webhook = support::full_request(&basic, "bench-get".to_owned())
+            .send()
+            .await
+            .expect("create");
+        let id: Arc<str> = webhook.id.as_deref().expect("an id").into();
+        let raw = Arc::new(Raw::new(&server, http.clone()).reading(&id));
+        let gets = [
+            ("raw_reqwest", Variant::RawGet(raw.clone())),
+            ("raw_reqwest_typed", Variant::RawGetTyped(raw)),
+            ("ours_basic", Variant::OursGet(basic, id.clone())),
+            ("ours_oauth2_cached", Variant::OursGet(oauth, id)),
+        ];
+        out["get_sequential"] = compare(&gets, 1, SEQUENTIAL_BATCH, SEQUENTIAL_ROUNDS).await;
+        out["get_concurrent_32"] =
+            compare(&gets, CONCURRENCY, CONCURRENT_BATCH, CONCURRENT_ROUNDS).await;
+        println!("{out}");
     });
 }

@@ -4,9 +4,9 @@
 //!
 //! An operation (one file each in `src/operations/`) says only what is its
 //! own: its name and method, whether it may be resent after an answer that
-//! may have been applied, its path for the span, and the generated method
-//! that sends one attempt. Everything else happens here, once.
-use std::fmt;
+//! may have been applied, and the generated method that sends one attempt.
+//! Everything else happens here, once. (The span's `path` is recorded from
+//! the request actually built, in `transport.rs`'s `pre` hook.)
 use std::time::{Duration, Instant};
 
 use progenitor_client::ResponseValue;
@@ -35,21 +35,34 @@ pub(crate) enum Resend {
 /// What one attempt through the generated client answers.
 pub(crate) type Answer<T> = Result<ResponseValue<T>, progenitor_client::Error<ErrorResponse>>;
 
+/// What the shared path needs to know of an operation besides its call.
+pub(crate) struct Info {
+    /// The operation id (`create_webhook`), for the span and events.
+    name: &'static str,
+    /// The HTTP method, for the span.
+    method: &'static str,
+    /// What may be resent.
+    resend: Resend,
+}
+
+impl Info {
+    pub(crate) const fn new(name: &'static str, method: &'static str, resend: Resend) -> Self {
+        Self {
+            name,
+            method,
+            resend,
+        }
+    }
+}
+
 /// One API operation, as the shared path needs it.
 pub(crate) trait Operation: Send + Sync {
-    /// The operation id (`create_webhook`), for the span and events.
-    const NAME: &'static str;
-    /// The HTTP method, for the span.
-    const METHOD: &'static str;
-    /// What may be resent.
-    const RESEND: Resend;
+    /// Name, method and what may be resent.
+    const INFO: Info;
     /// What the generated method answers on success.
     type Answer: DeserializeOwned + Into<Self::Output> + Send;
     /// What the caller gets.
     type Output: Send;
-
-    /// Writes the request's path (for the span).
-    fn path(&self, project_id: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 
     /// Sends one attempt.
     fn send<'c>(
@@ -65,15 +78,6 @@ pub(crate) trait Operation: Send + Sync {
     }
 }
 
-/// The path of an operation, formatted only when a subscriber wants it.
-struct PathOf<'a, O>(&'a O, &'a str);
-
-impl<O: Operation> fmt::Display for PathOf<'_, O> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.path(self.1, f)
-    }
-}
-
 impl Client {
     /// Runs `operation`: validation errors return at once (nothing sent);
     /// then attempts until one succeeds or the failure may not be retried.
@@ -85,9 +89,9 @@ impl Client {
         let inner = self.inner();
         let span = tracing::info_span!(
             "sinch.request",
-            operation = O::NAME,
-            method = O::METHOD,
-            path = %PathOf(&operation, &inner.project_id),
+            operation = O::INFO.name,
+            method = O::INFO.method,
+            path = tracing::field::Empty,
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
             retries = 0u32,
@@ -110,7 +114,7 @@ impl Client {
             let api = generated::Client::new_with_client(
                 &inner.base_url,
                 inner.http.clone(),
-                RequestContext::new(authorization),
+                RequestContext::new(authorization, &span),
             );
             // Not boxed: a heap allocation per request costs more than the
             // future's size (a few KiB, moved only before its first poll).
@@ -127,7 +131,7 @@ impl Client {
                 span.in_scope(|| tracing::debug!("an earlier attempt was applied: {error}"));
                 break Ok(output);
             }
-            match self.after_failure(&error, O::RESEND, &span, token, retries, refreshed) {
+            match self.after_failure(&error, O::INFO.resend, &span, token, retries, refreshed) {
                 Next::Refresh => refreshed = true,
                 Next::Retry(wait) => {
                     maybe_applied |= may_have_been_applied(&error);
@@ -141,8 +145,8 @@ impl Client {
             span.record("duration_ms", started.elapsed().as_millis() as u64);
         }
         span.in_scope(|| match &result {
-            Ok(_) => tracing::info!("{} succeeded", O::NAME),
-            Err(error) => tracing::warn!(%error, "{} failed", O::NAME),
+            Ok(_) => tracing::info!("{} succeeded", O::INFO.name),
+            Err(error) => tracing::warn!(%error, "{} failed", O::INFO.name),
         });
         result
     }

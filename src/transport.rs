@@ -28,6 +28,8 @@ pub(crate) struct Seen {
 #[derive(Debug)]
 pub struct RequestContext {
     state: Mutex<State>,
+    /// The request's `sinch.request` span, to record the path sent.
+    span: tracing::Span,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -41,17 +43,19 @@ impl Clone for RequestContext {
     fn clone(&self) -> Self {
         Self {
             state: Mutex::new(self.lock().clone()),
+            span: self.span.clone(),
         }
     }
 }
 
 impl RequestContext {
-    pub(crate) fn new(authorization: HeaderValue) -> Self {
+    pub(crate) fn new(authorization: HeaderValue, span: &tracing::Span) -> Self {
         Self {
             state: Mutex::new(State {
                 authorization: Some(authorization),
                 seen: None,
             }),
+            span: span.clone(),
         }
     }
 
@@ -73,6 +77,10 @@ impl ClientHooks<RequestContext> for generated::Client {
         if info.operation_id == "update_webhook" {
             join_repeated(request.url_mut(), "update_mask");
         }
+        // The path as sent, not as the caller spelled it.
+        self.inner
+            .span
+            .record("path", tracing::field::display(request.url().path()));
         let headers = request.headers_mut();
         // Moved, not cloned: one context serves one request.
         if let Some(authorization) = self.inner.lock().authorization.take() {

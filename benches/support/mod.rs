@@ -92,11 +92,14 @@ pub fn full_json(app: &str) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// A raw POST of the same JSON with the same Basic header.
+/// A raw POST of the same JSON with the same Basic header, and a raw GET of
+/// one webhook.
 pub struct Raw {
     http: reqwest::Client,
     url: String,
     authorization: HeaderValue,
+    /// `.../webhooks/{id}` of the webhook `get` reads.
+    pub get_url: String,
 }
 
 impl Raw {
@@ -115,6 +118,32 @@ impl Raw {
                 server.project_id()
             ),
             authorization: HeaderValue::from_str(&format!("Basic {encoded}")).expect("header"),
+            get_url: String::new(),
+        }
+    }
+
+    /// Reads webhook `id` with `get`.
+    pub fn reading(mut self, id: &str) -> Self {
+        self.get_url = format!("{}/{id}", self.url);
+        self
+    }
+
+    /// GETs the webhook, reads the answer's bytes, and decodes them into
+    /// `Webhook` when `decode` is set.
+    pub async fn get(&self, decode: bool) {
+        let response = self
+            .http
+            .get(&self.get_url)
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .expect("raw send");
+        assert!(response.status().is_success());
+        let bytes = response.bytes().await.expect("raw body");
+        if decode {
+            let webhook: Webhook = serde_json::from_slice(&bytes).expect("decode");
+            std::hint::black_box(webhook);
         }
     }
 

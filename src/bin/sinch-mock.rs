@@ -20,6 +20,9 @@ use sinch_conversation::mock::{LoggedRequest, MockServer};
 const HELP: &str = "\
 sinch-mock: a local stand-in for the Sinch Conversation API (webhooks) and its OAuth2 server
 
+Serves POST /oauth2/token, and create, list, get, update and delete of webhooks
+under /v1/projects/{project_id}/..., as Sinch does.
+
 Options:
   --addr ADDR                 listen address (default 127.0.0.1:8787)
   --project-id ID             the project it serves (default mock-project)
@@ -79,8 +82,13 @@ fn log_line(request: &LoggedRequest) {
         0 => "dropped".to_owned(),
         s => s.to_string(),
     };
+    let query = request
+        .query
+        .as_deref()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
     println!(
-        "{} {} -> {status} ({} auth, {:.1} ms)",
+        "{} {}{query} -> {status} ({} auth, {:.1} ms)",
         request.method,
         request.path,
         request.auth,

@@ -183,6 +183,21 @@ impl MockServerBuilder {
     /// scoped to their project, as at Sinch: another project's webhook is
     /// a 404 there. The client from [`MockServer::client_builder`] uses the
     /// main project; set `.project_id(..)` on it for this one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use sinch_conversation::mock::MockServer;
+    ///
+    /// let server = MockServer::builder().also_project("project-b").start().await?;
+    /// let a = server.client_builder().build()?;
+    /// let b = server.client_builder().project_id("project-b").build()?;
+    /// let webhook = a.create_webhook("app", "https://example.com/h").trigger("MESSAGE_INBOUND").send().await?;
+    /// let id = webhook.id.as_deref().unwrap_or_default();
+    /// assert_eq!(b.get_webhook(id).await.unwrap_err().status(), Some(404));
+    /// assert_eq!(server.project_webhooks("project-b", "app"), vec![]);
+    /// # Ok(()) }
+    /// ```
     pub fn also_project(mut self, project_id: impl Into<String>) -> Self {
         self.other_projects.push(project_id.into());
         self
@@ -370,7 +385,24 @@ impl MockServer {
         self.shared.lock().log.iter().cloned().collect()
     }
 
-    /// Forgets the request log (webhooks and tokens are kept).
+    /// Forgets the request log (webhooks and tokens are kept), e.g. to look
+    /// only at what one step of a test sent.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use sinch_conversation::mock::MockServer;
+    ///
+    /// let server = MockServer::start().await?;
+    /// let client = server.client_builder().build()?;
+    /// client.list_webhooks("app").await?; // fetches a token too
+    /// server.clear_requests();
+    /// client.list_webhooks("app").await?;
+    /// let log = server.requests();
+    /// assert_eq!(log.len(), 1);
+    /// assert_eq!((log[0].method.as_str(), log[0].path.as_str()), ("GET", "/v1/projects/mock-project/apps/app/webhooks"));
+    /// # Ok(()) }
+    /// ```
     pub fn clear_requests(&self) {
         self.shared.lock().log.clear();
     }

@@ -1,10 +1,8 @@
 //! Create a webhook: `POST /v1/projects/{project_id}/webhooks`.
-use std::fmt;
-
 use crate::client::Client;
 use crate::error::Error;
 use crate::generated;
-use crate::request::{Answer, Operation, Resend};
+use crate::request::{Answer, Info, Operation, Resend};
 use crate::secret::Secret;
 use crate::types::{CreateWebhookRequest, Webhook};
 use crate::validate::{NewClientCredentials, NewWebhook, ValidationErrors};
@@ -129,16 +127,10 @@ impl<'a> CreateWebhook<'a> {
 struct Create(CreateWebhookRequest);
 
 impl Operation for Create {
-    const NAME: &'static str = "create_webhook";
-    const METHOD: &'static str = "POST";
     // Every success counts toward the 5-per-app limit.
-    const RESEND: Resend = Resend::IfNotProcessed;
+    const INFO: Info = Info::new("create_webhook", "POST", Resend::IfNotProcessed);
     type Answer = Webhook;
     type Output = Webhook;
-
-    fn path(&self, project_id: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "/v1/projects/{project_id}/webhooks")
-    }
 
     fn send<'c>(
         &'c self,

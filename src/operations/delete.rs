@@ -1,10 +1,8 @@
 //! Delete a webhook: `DELETE /v1/projects/{project_id}/webhooks/{webhook_id}`.
-use std::fmt;
-
 use crate::client::Client;
 use crate::error::Error;
 use crate::generated;
-use crate::request::{Answer, Operation, Resend};
+use crate::request::{Answer, Info, Operation, Resend};
 use crate::validate;
 
 impl Client {
@@ -29,15 +27,9 @@ impl Client {
 struct Delete<'a>(&'a str);
 
 impl Operation for Delete<'_> {
-    const NAME: &'static str = "delete_webhook";
-    const METHOD: &'static str = "DELETE";
-    const RESEND: Resend = Resend::Idempotent;
+    const INFO: Info = Info::new("delete_webhook", "DELETE", Resend::Idempotent);
     type Answer = ();
     type Output = ();
-
-    fn path(&self, project_id: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "/v1/projects/{project_id}/webhooks/{}", self.0)
-    }
 
     fn send<'c>(
         &'c self,

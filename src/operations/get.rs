@@ -1,10 +1,8 @@
 //! Get one webhook: `GET /v1/projects/{project_id}/webhooks/{webhook_id}`.
-use std::fmt;
-
 use crate::client::Client;
 use crate::error::Error;
 use crate::generated;
-use crate::request::{Answer, Operation, Resend};
+use crate::request::{Answer, Info, Operation, Resend};
 use crate::types::Webhook;
 use crate::validate;
 
@@ -30,15 +28,9 @@ impl Client {
 struct Get<'a>(&'a str);
 
 impl Operation for Get<'_> {
-    const NAME: &'static str = "get_webhook";
-    const METHOD: &'static str = "GET";
-    const RESEND: Resend = Resend::Idempotent;
+    const INFO: Info = Info::new("get_webhook", "GET", Resend::Idempotent);
     type Answer = Webhook;
     type Output = Webhook;
-
-    fn path(&self, project_id: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "/v1/projects/{project_id}/webhooks/{}", self.0)
-    }
 
     fn send<'c>(
         &'c self,

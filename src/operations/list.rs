@@ -1,10 +1,8 @@
 //! List an app's webhooks: `GET /v1/projects/{project_id}/apps/{app_id}/webhooks`.
-use std::fmt;
-
 use crate::client::Client;
 use crate::error::Error;
 use crate::generated;
-use crate::request::{Answer, Operation, Resend};
+use crate::request::{Answer, Info, Operation, Resend};
 use crate::types::{ListWebhooksResponse, Webhook};
 use crate::validate;
 
@@ -31,15 +29,9 @@ impl Client {
 struct List<'a>(&'a str);
 
 impl Operation for List<'_> {
-    const NAME: &'static str = "list_webhooks";
-    const METHOD: &'static str = "GET";
-    const RESEND: Resend = Resend::Idempotent;
+    const INFO: Info = Info::new("list_webhooks", "GET", Resend::Idempotent);
     type Answer = ListWebhooksResponse;
     type Output = Vec<Webhook>;
-
-    fn path(&self, project_id: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "/v1/projects/{project_id}/apps/{}/webhooks", self.0)
-    }
 
     fn send<'c>(
         &'c self,

@@ -1,11 +1,9 @@
 //! Update a webhook:
 //! `PATCH /v1/projects/{project_id}/webhooks/{webhook_id}?update_mask=a,b`.
-use std::fmt;
-
 use crate::client::Client;
 use crate::error::Error;
 use crate::generated;
-use crate::request::{Answer, Operation, Resend};
+use crate::request::{Answer, Info, Operation, Resend};
 use crate::secret::Secret;
 use crate::types::Webhook;
 use crate::validate::{
@@ -155,20 +153,10 @@ impl<'a> UpdateWebhook<'a> {
 struct Update(UpdateWebhookRequest);
 
 impl Operation for Update {
-    const NAME: &'static str = "update_webhook";
-    const METHOD: &'static str = "PATCH";
     // A masked update sets absolute values: repeating it changes nothing more.
-    const RESEND: Resend = Resend::Idempotent;
+    const INFO: Info = Info::new("update_webhook", "PATCH", Resend::Idempotent);
     type Answer = Webhook;
     type Output = Webhook;
-
-    fn path(&self, project_id: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "/v1/projects/{project_id}/webhooks/{}",
-            self.0.webhook_id
-        )
-    }
 
     fn send<'c>(
         &'c self,

@@ -52,6 +52,24 @@ pub struct WebhookChanges {
 /// The mask names every field that was set or cleared, sorted by name; the
 /// body holds the values of those that were set. It goes on the wire as
 /// `?update_mask=a,b` (one parameter, literal commas).
+///
+/// ```
+/// use sinch_conversation::{Client, Region};
+///
+/// let client = Client::builder().project_id("p").region(Region::Us).basic_auth("k", "s").build()?;
+/// let request = client
+///     .update_webhook("01WEBHOOK")
+///     .target("https://example.com/v2")
+///     .clear_secret()
+///     .build()?;
+/// assert_eq!(request.webhook_id, "01WEBHOOK");
+/// assert_eq!(request.update_mask, ["secret", "target"]);
+/// assert_eq!(
+///     serde_json::to_value(&request.body)?,
+///     serde_json::json!({"target": "https://example.com/v2"}),
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct UpdateWebhookRequest {

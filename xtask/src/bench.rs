@@ -104,6 +104,23 @@ pub fn run(root: &Path) -> Result<(), String> {
     if !status.success() {
         return Err("cargo bench --bench client failed".to_owned());
     }
+    eprintln!("bench: validation on its own…");
+    let status = cargo()
+        .current_dir(root)
+        .args([
+            "bench",
+            "--quiet",
+            "--package",
+            "sinch-conversation",
+            "--bench",
+            "validate",
+        ])
+        .stdout(std::io::stderr())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("cargo bench --bench validate failed".to_owned());
+    }
     eprintln!("bench: interleaved end-to-end ratios…");
     let ratio = json_bench(root, "e2e_ratio")?;
     eprintln!("bench: the stand-in under load (100 000 creates)…");
@@ -122,13 +139,35 @@ pub fn run(root: &Path) -> Result<(), String> {
             "decode/unknown_values",
             "the same with unknown enum values and fields",
         ),
+        (
+            "validate/create_all_fields",
+            "validation alone, create with every field set",
+        ),
+        (
+            "validate/create_mixed_case_host",
+            "the same, a host the `url` crate must parse",
+        ),
+        (
+            "validate/update_target_and_triggers",
+            "validation alone, an update of target and triggers",
+        ),
     ];
     for (id, note) in micro {
         if let Some(ns) = criterion_median(root, id) {
             out.push_str(&format!("| `{id}` | {} | {note} |\n", us(ns)));
         }
     }
-    for mode in ["sequential", "concurrent_32"] {
+    for mode in [
+        "sequential",
+        "concurrent_32",
+        "get_sequential",
+        "get_concurrent_32",
+    ] {
+        let call = if mode.starts_with("get") {
+            "`get_webhook(id)`, Basic"
+        } else {
+            "`create_webhook(..).send()`, Basic"
+        };
         for (name, note) in [
             (
                 "raw_reqwest",
@@ -138,7 +177,7 @@ pub fn run(root: &Path) -> Result<(), String> {
                 "raw_reqwest_typed",
                 "raw, plus decoding the answer into `Webhook`",
             ),
-            ("ours_basic", "`create_webhook(..).send()`, Basic"),
+            ("ours_basic", call),
             ("ours_oauth2_cached", "the same, OAuth2 with a cached token"),
         ] {
             let v = &ratio[mode][name];
@@ -176,7 +215,12 @@ pub fn run(root: &Path) -> Result<(), String> {
         ));
     }
     // Ratios are medians of per-round paired ratios (see benches/e2e_ratio.rs).
-    for mode in ["sequential", "concurrent_32"] {
+    for mode in [
+        "sequential",
+        "concurrent_32",
+        "get_sequential",
+        "get_concurrent_32",
+    ] {
         for (base, key) in [
             ("raw_reqwest", "ratio_to_raw"),
             ("raw_reqwest_typed", "ratio_to_raw_typed"),

@@ -1,0 +1,60 @@
+//! What validation costs, on its own: a create with every field set and an
+//! update, as `NewWebhook::validate` / `WebhookChanges::validate` run them.
+//! Used to decide whether hand-written fast paths in `src/validate.rs` earn
+//! their place (each must save more than about 1% of a loopback round trip,
+//! i.e. more than about 1.6 µs; see the README's Performance section).
+//!
+//! `cargo bench --bench validate -- --save-baseline NAME` and
+//! `-- --baseline NAME` compare two versions of the code.
+use criterion::{Criterion, criterion_group, criterion_main};
+use sinch_conversation::{
+    NewClientCredentials, NewWebhook, WebhookChanges, WebhookTargetType, WebhookTrigger,
+};
+
+fn create() -> NewWebhook {
+    let mut webhook = NewWebhook::new("bench-app", "https://example.com/sinch/callbacks");
+    webhook.triggers = vec![
+        WebhookTrigger::MessageInbound,
+        WebhookTrigger::MessageDelivery,
+        WebhookTrigger::EventInbound,
+    ];
+    webhook.target_type = Some(WebhookTargetType::Http);
+    webhook.secret = Some("bench-secret".into());
+    webhook.client_credentials = Some(
+        NewClientCredentials::new(
+            "client-id",
+            "client-secret",
+            "https://auth.example.com/token",
+        )
+        .scope("callbacks")
+        .token_request_type("FORM"),
+    );
+    webhook
+}
+
+fn benches(c: &mut Criterion) {
+    let mut group = c.benchmark_group("validate");
+    let webhook = create();
+    group.bench_function("create_all_fields", |b| {
+        b.iter(|| std::hint::black_box(&webhook).validate().expect("valid"))
+    });
+    let mut mixed_case = create();
+    mixed_case.target = "https://Tenant-42.Example.COM:8443/sinch/callbacks".to_owned();
+    group.bench_function("create_mixed_case_host", |b| {
+        b.iter(|| std::hint::black_box(&mixed_case).validate().expect("valid"))
+    });
+    let mut changes = WebhookChanges::default();
+    changes.target = Some("https://example.com/sinch/v2".to_owned());
+    changes.triggers = Some(vec![WebhookTrigger::MessageInbound]);
+    group.bench_function("update_target_and_triggers", |b| {
+        b.iter(|| {
+            std::hint::black_box(&changes)
+                .validate("01H8Z6WEBHOOK")
+                .expect("valid")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches_group, benches);
+criterion_main!(benches_group);
