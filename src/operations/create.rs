@@ -1,8 +1,5 @@
 //! Create a webhook: `POST /v1/projects/{project_id}/webhooks`.
-use crate::client::Client;
-use crate::error::Error;
-use crate::generated;
-use crate::request::{Answer, Info, Operation, Resend};
+use super::prelude::*;
 use crate::secret::Secret;
 use crate::types::{CreateWebhookRequest, Webhook};
 use crate::validate::{NewClientCredentials, NewWebhook, ValidationErrors};
@@ -132,11 +129,7 @@ impl Operation for Create {
     type Answer = Webhook;
     type Output = Webhook;
 
-    fn send<'c>(
-        &'c self,
-        api: &'c generated::Client,
-        project_id: &'c str,
-    ) -> impl Future<Output = Answer<Webhook>> + Send + 'c {
-        api.create_webhook(project_id, &self.0)
+    fn send<'c>(&'c self, api: &'c Api, project: &'c str) -> Attempt<'c, Webhook> {
+        Box::pin(api.create_webhook(project, &self.0))
     }
 }

@@ -1,9 +1,5 @@
 //! Delete a webhook: `DELETE /v1/projects/{project_id}/webhooks/{webhook_id}`.
-use crate::client::Client;
-use crate::error::Error;
-use crate::generated;
-use crate::request::{Answer, Info, Operation, Resend};
-use crate::validate;
+use super::prelude::*;
 
 impl Client {
     /// Deletes a webhook; its slot on the app is free again. Retried after
@@ -31,12 +27,8 @@ impl Operation for Delete<'_> {
     type Answer = ();
     type Output = ();
 
-    fn send<'c>(
-        &'c self,
-        api: &'c generated::Client,
-        project_id: &'c str,
-    ) -> impl Future<Output = Answer<()>> + Send + 'c {
-        api.delete_webhook(project_id, self.0)
+    fn send<'c>(&'c self, api: &'c Api, project: &'c str) -> Attempt<'c, ()> {
+        Box::pin(api.delete_webhook(project, self.0))
     }
 
     fn settled_by(error: &Error) -> Option<()> {

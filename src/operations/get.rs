@@ -1,10 +1,6 @@
 //! Get one webhook: `GET /v1/projects/{project_id}/webhooks/{webhook_id}`.
-use crate::client::Client;
-use crate::error::Error;
-use crate::generated;
-use crate::request::{Answer, Info, Operation, Resend};
+use super::prelude::*;
 use crate::types::Webhook;
-use crate::validate;
 
 impl Client {
     /// Gets one webhook by id. An unknown id (or the wrong region) is an
@@ -32,11 +28,7 @@ impl Operation for Get<'_> {
     type Answer = Webhook;
     type Output = Webhook;
 
-    fn send<'c>(
-        &'c self,
-        api: &'c generated::Client,
-        project_id: &'c str,
-    ) -> impl Future<Output = Answer<Webhook>> + Send + 'c {
-        api.get_webhook(project_id, self.0)
+    fn send<'c>(&'c self, api: &'c Api, project: &'c str) -> Attempt<'c, Webhook> {
+        Box::pin(api.get_webhook(project, self.0))
     }
 }

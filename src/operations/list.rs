@@ -1,10 +1,6 @@
 //! List an app's webhooks: `GET /v1/projects/{project_id}/apps/{app_id}/webhooks`.
-use crate::client::Client;
-use crate::error::Error;
-use crate::generated;
-use crate::request::{Answer, Info, Operation, Resend};
+use super::prelude::*;
 use crate::types::{ListWebhooksResponse, Webhook};
-use crate::validate;
 
 impl Client {
     /// The webhooks of an app (at most 5; Sinch does not page them). An app
@@ -18,11 +14,9 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn list_webhooks<'a>(
-        &'a self,
-        app_id: &'a str,
-    ) -> impl Future<Output = Result<Vec<Webhook>, Error>> + Send + 'a {
+    pub async fn list_webhooks(&self, app_id: &str) -> Result<Vec<Webhook>, Error> {
         self.execute(validate::path_id("app_id", app_id).map(|()| List(app_id)))
+            .await
     }
 }
 
@@ -33,12 +27,8 @@ impl Operation for List<'_> {
     type Answer = ListWebhooksResponse;
     type Output = Vec<Webhook>;
 
-    fn send<'c>(
-        &'c self,
-        api: &'c generated::Client,
-        project_id: &'c str,
-    ) -> impl Future<Output = Answer<ListWebhooksResponse>> + Send + 'c {
-        api.list_webhooks(project_id, self.0)
+    fn send<'c>(&'c self, api: &'c Api, project: &'c str) -> Attempt<'c, ListWebhooksResponse> {
+        Box::pin(api.list_webhooks(project, self.0))
     }
 }
 

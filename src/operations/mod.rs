@@ -10,3 +10,11 @@ mod update;
 
 pub use create::CreateWebhook;
 pub use update::UpdateWebhook;
+
+/// What every operation file uses.
+mod prelude {
+    pub(super) use crate::client::Client;
+    pub(super) use crate::error::Error;
+    pub(super) use crate::request::{Api, Attempt, Info, Operation, Resend};
+    pub(super) use crate::validate;
+}

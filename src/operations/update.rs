@@ -1,9 +1,6 @@
 //! Update a webhook:
 //! `PATCH /v1/projects/{project_id}/webhooks/{webhook_id}?update_mask=a,b`.
-use crate::client::Client;
-use crate::error::Error;
-use crate::generated;
-use crate::request::{Answer, Info, Operation, Resend};
+use super::prelude::*;
 use crate::secret::Secret;
 use crate::types::Webhook;
 use crate::validate::{
@@ -158,19 +155,15 @@ impl Operation for Update {
     type Answer = Webhook;
     type Output = Webhook;
 
-    fn send<'c>(
-        &'c self,
-        api: &'c generated::Client,
-        project_id: &'c str,
-    ) -> impl Future<Output = Answer<Webhook>> + Send + 'c {
+    fn send<'c>(&'c self, api: &'c Api, project: &'c str) -> Attempt<'c, Webhook> {
         // progenitor writes one `update_mask=` pair per name; the `pre` hook
         // in `transport.rs` joins them into Sinch's comma form.
         let request = &self.0;
-        api.update_webhook(
-            project_id,
+        Box::pin(api.update_webhook(
+            project,
             &request.webhook_id,
             Some(&request.update_mask),
             &request.body,
-        )
+        ))
     }
 }
