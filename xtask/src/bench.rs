@@ -241,7 +241,7 @@ pub fn run(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Cachegrind's per-create counts: (event name, value).
+/// Cachegrind's per-request counts: (event name, value).
 type Counts = Vec<(String, f64)>;
 
 /// The `creates` bench binary's path, built if needed.
@@ -317,42 +317,47 @@ pub fn model(root: &Path) -> Result<(), String> {
     let binary = creates_binary(root)?;
     let dir = root.join("target/cachegrind");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut rows: Vec<(&str, Counts)> = Vec::new();
-    for variant in ["raw", "raw_typed", "ours"] {
-        eprintln!("model: cachegrind, {variant} ({SMALL} and {LARGE} creates, 32 tasks)…");
-        let small = cachegrind(&binary, variant, SMALL, &dir)?;
-        let large = cachegrind(&binary, variant, LARGE, &dir)?;
-        // The difference is per-create cost with start-up cancelled out.
-        let per_create = large
-            .iter()
-            .map(|(name, v)| {
-                (
-                    name.clone(),
-                    (v - get(&small, name)) / (LARGE - SMALL) as f64,
-                )
-            })
-            .collect();
-        rows.push((variant, per_create));
-    }
-    let base = |i: usize| estimated_cycles(&rows[i].1);
-    let mut out = format!(
-        "Machine: {}\n\nPer create, client and stand-in together (cachegrind, 32 tasks):\n\n",
-        machine()
-    );
-    out.push_str("| variant | instructions | I1 misses | D1 misses | LL misses | mispredicts | est. cycles | / raw | / raw_typed |\n|---|---|---|---|---|---|---|---|---|\n");
-    for (variant, c) in &rows {
-        let est = estimated_cycles(c);
+    let mut out = format!("Machine: {}\n", machine());
+    for (what, variants) in [
+        ("create", ["raw", "raw_typed", "ours"]),
+        ("get", ["raw_get", "raw_get_typed", "ours_get"]),
+    ] {
+        let mut rows: Vec<(&str, Counts)> = Vec::new();
+        for variant in variants {
+            eprintln!("model: cachegrind, {variant} ({SMALL} and {LARGE} requests, 32 tasks)…");
+            let small = cachegrind(&binary, variant, SMALL, &dir)?;
+            let large = cachegrind(&binary, variant, LARGE, &dir)?;
+            // The difference is per-request cost with start-up cancelled out.
+            let per_request = large
+                .iter()
+                .map(|(name, v)| {
+                    (
+                        name.clone(),
+                        (v - get(&small, name)) / (LARGE - SMALL) as f64,
+                    )
+                })
+                .collect();
+            rows.push((variant, per_request));
+        }
+        let base = |i: usize| estimated_cycles(&rows[i].1);
         out.push_str(&format!(
-            "| {variant} | {:.1}k | {:.0} | {:.0} | {:.0} | {:.0} | {:.1}k | {:.3} | {:.3} |\n",
-            get(c, "Ir") / 1000.0,
-            get(c, "I1mr"),
-            get(c, "D1mr") + get(c, "D1mw"),
-            get(c, "ILmr") + get(c, "DLmr") + get(c, "DLmw"),
-            get(c, "Bcm") + get(c, "Bim"),
-            est / 1000.0,
-            est / base(0),
-            est / base(1),
+            "\nPer {what}, client and stand-in together (cachegrind, 32 tasks):\n\n"
         ));
+        out.push_str("| variant | instructions | I1 misses | D1 misses | LL misses | mispredicts | est. cycles | / raw | / raw_typed |\n|---|---|---|---|---|---|---|---|---|\n");
+        for (variant, c) in &rows {
+            let est = estimated_cycles(c);
+            out.push_str(&format!(
+                "| {variant} | {:.1}k | {:.0} | {:.0} | {:.0} | {:.0} | {:.1}k | {:.3} | {:.3} |\n",
+                get(c, "Ir") / 1000.0,
+                get(c, "I1mr"),
+                get(c, "D1mr") + get(c, "D1mw"),
+                get(c, "ILmr") + get(c, "DLmr") + get(c, "DLmw"),
+                get(c, "Bcm") + get(c, "Bim"),
+                est / 1000.0,
+                est / base(0),
+                est / base(1),
+            ));
+        }
     }
     out.push_str(
         "\nest. cycles = instructions + 12 × L1 misses + 100 × LL misses + 15 × mispredicts (typical latencies; a model).\n",

@@ -22,9 +22,9 @@ Tasks:
   bench            Run the benchmarks (criterion micro and end-to-end, the
                    interleaved client/raw ratios, the stand-in under load) and
                    print one table with the machine it ran on.
-  bench --model    Count, with valgrind's cachegrind, what one create costs
-                   (instructions, cache misses, branch mispredictions) for
-                   raw, raw + decode and ours under 32 tasks: deterministic
+  bench --model    Count, with valgrind's cachegrind, what one create and one
+                   get cost (instructions, cache misses, branch mispredictions)
+                   for raw, raw + decode and ours under 32 tasks: deterministic
                    where timings on a shared machine are not. Needs valgrind.
   help, --help     This text.
 ";
