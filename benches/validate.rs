@@ -6,30 +6,22 @@
 //!
 //! `cargo bench --bench validate -- --save-baseline NAME` and
 //! `-- --baseline NAME` compare two versions of the code.
-use criterion::{Criterion, criterion_group, criterion_main};
-use sinch_conversation::{
-    NewClientCredentials, NewWebhook, WebhookChanges, WebhookTargetType, WebhookTrigger,
-};
+mod support;
 
+use criterion::{Criterion, criterion_group, criterion_main};
+use sinch_conversation::{Client, NewWebhook, Region, WebhookChanges, WebhookTrigger};
+
+/// The benches' create request with every field set, unchecked.
 fn create() -> NewWebhook {
-    let mut webhook = NewWebhook::new("bench-app", "https://example.com/sinch/callbacks");
-    webhook.triggers = vec![
-        WebhookTrigger::MessageInbound,
-        WebhookTrigger::MessageDelivery,
-        WebhookTrigger::EventInbound,
-    ];
-    webhook.target_type = Some(WebhookTargetType::Http);
-    webhook.secret = Some("bench-secret".into());
-    webhook.client_credentials = Some(
-        NewClientCredentials::new(
-            "client-id",
-            "client-secret",
-            "https://auth.example.com/token",
-        )
-        .scope("callbacks")
-        .token_request_type("FORM"),
-    );
-    webhook
+    let client = Client::builder()
+        .project_id("bench")
+        .region(Region::Eu)
+        .basic_auth("k", "s")
+        .build()
+        .expect("client");
+    support::full_request(&client, "bench-app".to_owned())
+        .as_new_webhook()
+        .clone()
 }
 
 fn benches(c: &mut Criterion) {

@@ -60,16 +60,9 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args = match parse(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("error: {message}\n\n{HELP}");
-            return ExitCode::from(2);
-        }
+    let args = match support::arguments(parse, HELP) {
+        Ok(args) => args,
+        Err(code) => return code,
     };
 
     // The stand-in lives as long as `target`.

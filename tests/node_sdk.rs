@@ -26,22 +26,18 @@ fn node_sdk(test: &str) -> Option<std::path::PathBuf> {
     Some(dir)
 }
 
-#[tokio::test]
-async fn official_node_sdk_creates_a_webhook_with_oauth2() {
-    let Some(dir) = node_sdk("official_node_sdk_creates_a_webhook_with_oauth2") else {
-        return;
-    };
-    let server = MockServer::start().await.unwrap();
-    let script = dir.join("create-webhook.mjs");
-    let base_url = server.base_url().to_owned();
+/// Runs `script` with the stand-in's URL, project and key, then `extra`;
+/// its output, after checking that it succeeded.
+async fn node(script: &Path, server: &MockServer, extra: &[&str]) -> std::process::Output {
     let output = tokio::process::Command::new("node")
-        .arg(&script)
+        .arg(script)
         .args([
-            base_url.as_str(),
+            server.base_url(),
             MockServer::DEFAULT_PROJECT_ID,
             MockServer::DEFAULT_KEY_ID,
             MockServer::DEFAULT_KEY_SECRET,
         ])
+        .args(extra)
         .output()
         .await
         .unwrap();
@@ -50,6 +46,16 @@ async fn official_node_sdk_creates_a_webhook_with_oauth2() {
         "node failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    output
+}
+
+#[tokio::test]
+async fn official_node_sdk_creates_a_webhook_with_oauth2() {
+    let Some(dir) = node_sdk("official_node_sdk_creates_a_webhook_with_oauth2") else {
+        return;
+    };
+    let server = MockServer::start().await.unwrap();
+    let output = node(&dir.join("create-webhook.mjs"), &server, &[]).await;
     let webhook: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(webhook["app_id"], "node-app");
     assert_eq!(webhook["id"].as_str().map(str::len), Some(26));
@@ -104,26 +110,12 @@ async fn official_node_sdk_lists_gets_updates_and_deletes_as_we_do() {
     let ours_got = client.get_webhook(&update_id).await.unwrap();
 
     server.clear_requests();
-    let base_url = server.base_url().to_owned();
-    let output = tokio::process::Command::new("node")
-        .arg(dir.join("lifecycle.mjs"))
-        .args([
-            base_url.as_str(),
-            MockServer::DEFAULT_PROJECT_ID,
-            MockServer::DEFAULT_KEY_ID,
-            MockServer::DEFAULT_KEY_SECRET,
-            "shared-app",
-            &update_id,
-            &delete_id,
-        ])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "node failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = node(
+        &dir.join("lifecycle.mjs"),
+        &server,
+        &["shared-app", &update_id, &delete_id],
+    )
+    .await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     // The SDK logs to stdout too; the answer is the last line.
     let last = stdout.lines().last().unwrap_or_default();

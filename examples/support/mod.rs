@@ -9,6 +9,25 @@ use std::process::ExitCode;
 use sinch_conversation::mock::MockServer;
 use sinch_conversation::{Client, Error, ValidationErrors, env};
 
+/// The command line parsed by `parse` (`None` asks for help), or the exit
+/// code after printing the help (0) or the problem and the help (2).
+pub fn arguments<T>(
+    parse: impl FnOnce(std::iter::Skip<std::env::Args>) -> Result<Option<T>, String>,
+    help: &str,
+) -> Result<T, ExitCode> {
+    match parse(std::env::args().skip(1)) {
+        Ok(Some(args)) => Ok(args),
+        Ok(None) => {
+            print!("{help}");
+            Err(ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n{help}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 /// Where the example's requests go.
 pub struct Target {
     pub client: Client,

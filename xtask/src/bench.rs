@@ -39,6 +39,28 @@ fn json_bench(root: &Path, name: &str) -> Result<Value, String> {
         .ok_or_else(|| format!("bench {name} printed no JSON line:\n{stdout}"))
 }
 
+/// Runs a criterion bench; its report goes to stderr (stdout is the table).
+fn criterion_bench(root: &Path, name: &str) -> Result<(), String> {
+    let status = cargo()
+        .current_dir(root)
+        .args([
+            "bench",
+            "--quiet",
+            "--package",
+            "sinch-conversation",
+            "--bench",
+            name,
+        ])
+        .stdout(std::io::stderr())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo bench --bench {name} failed"))
+    }
+}
+
 /// Criterion's median for `group/function`, in nanoseconds.
 fn criterion_median(root: &Path, id: &str) -> Option<f64> {
     let path = root
@@ -88,39 +110,9 @@ fn us(ns: f64) -> String {
 pub fn run(root: &Path) -> Result<(), String> {
     eprintln!("bench: criterion micro and end-to-end benchmarks (about a minute)…");
     // Criterion's own report goes to stderr; stdout is the table.
-    let status = cargo()
-        .current_dir(root)
-        .args([
-            "bench",
-            "--quiet",
-            "--package",
-            "sinch-conversation",
-            "--bench",
-            "client",
-        ])
-        .stdout(std::io::stderr())
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err("cargo bench --bench client failed".to_owned());
-    }
+    criterion_bench(root, "client")?;
     eprintln!("bench: validation on its own…");
-    let status = cargo()
-        .current_dir(root)
-        .args([
-            "bench",
-            "--quiet",
-            "--package",
-            "sinch-conversation",
-            "--bench",
-            "validate",
-        ])
-        .stdout(std::io::stderr())
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err("cargo bench --bench validate failed".to_owned());
-    }
+    criterion_bench(root, "validate")?;
     eprintln!("bench: interleaved end-to-end ratios…");
     let ratio = json_bench(root, "e2e_ratio")?;
     eprintln!("bench: the stand-in under load (100 000 creates)…");
