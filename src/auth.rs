@@ -80,6 +80,9 @@ impl Auth {
     }
 }
 
+/// The longest a token is cached, whatever `expires_in` says.
+const MAX_CACHE: Duration = Duration::from_secs(24 * 3600);
+
 struct Cached {
     header: HeaderValue,
     refresh_at: Instant,
@@ -247,9 +250,15 @@ impl TokenSource {
                 )
             })?;
         header.set_sensitive(true);
+        // Checked: `expires_in` comes from the server, and an `Instant` far
+        // enough ahead overflows. Such a token is refreshed in a day anyway.
+        let now = Instant::now();
+        let refresh_at = now
+            .checked_add(lifetime - margin)
+            .unwrap_or(now + MAX_CACHE);
         Ok(Cached {
             header,
-            refresh_at: Instant::now() + lifetime - margin,
+            refresh_at: refresh_at.min(now + MAX_CACHE),
             generation: self.generations.fetch_add(1, Ordering::Relaxed),
         })
     }

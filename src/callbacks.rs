@@ -270,10 +270,14 @@ impl Verifier {
             .parse()
             .map_err(|_| VerifyError::MalformedTimestamp)?;
         if let Some(tolerance) = self.tolerance {
-            let sent = UNIX_EPOCH + Duration::from_secs(seconds);
-            let (skew, future) = match now.duration_since(sent) {
-                Ok(age) => (age, false),
-                Err(ahead) => (ahead.duration(), true),
+            // Checked: the timestamp is the sender's, and a large one
+            // overflows `SystemTime`. That far ahead is outside any window.
+            let (skew, future) = match UNIX_EPOCH.checked_add(Duration::from_secs(seconds)) {
+                Some(sent) => match now.duration_since(sent) {
+                    Ok(age) => (age, false),
+                    Err(ahead) => (ahead.duration(), true),
+                },
+                None => (Duration::MAX, true),
             };
             if skew > tolerance {
                 return Err(VerifyError::OutsideWindow {

@@ -494,3 +494,20 @@ async fn build_validates_without_sending() {
     assert!(!format!("{request:?}").contains(SENTINEL));
     assert!(server.api_calls().is_empty());
 }
+
+#[tokio::test]
+async fn a_token_lifetime_too_large_for_the_clock_is_used_not_a_panic() {
+    let (server, url) = serve().await;
+    for expires_in in [u64::MAX, u64::MAX / 1000, 1 << 62] {
+        server.script_tokens([reply(
+            200,
+            &format!(r#"{{"access_token":"tok","expires_in":{expires_in},"token_type":"bearer"}}"#),
+        )]);
+        let client = oauth(&url);
+        send_one(&client, "https://e.com/1").await.unwrap();
+        // Cached: a second request fetches no new token.
+        let before = server.token_calls();
+        send_one(&client, "https://e.com/2").await.unwrap();
+        assert_eq!(server.token_calls(), before, "expires_in {expires_in}");
+    }
+}

@@ -456,6 +456,71 @@ fn sinch_mock_binary_prints_its_url_logs_requests_and_stops_on_ctrl_c() {
     assert!(status.success(), "clean exit on Ctrl-C: {status:?}");
 }
 
+/// Starts `sinch-mock` with its stdout piped; the pipe and the base URL.
+fn spawn_sinch_mock() -> (std::process::Child, std::process::ChildStdout, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sinch-mock"))
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut reader = BufReader::new(stdout);
+    let mut base_url = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut base_url).unwrap();
+    (child, reader.into_inner(), base_url.trim().to_owned())
+}
+
+/// `n` authenticated list requests, one after another; how many got a 200.
+fn list_requests(base_url: &str, n: usize) -> usize {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let mut ok = 0;
+        for _ in 0..n {
+            let response = http
+                .get(format!(
+                    "{base_url}/v1/projects/mock-project/apps/a/webhooks"
+                ))
+                .basic_auth(
+                    MockServer::DEFAULT_KEY_ID,
+                    Some(MockServer::DEFAULT_KEY_SECRET),
+                )
+                .send()
+                .await;
+            ok += usize::from(response.is_ok_and(|r| r.status() == 200));
+        }
+        ok
+    })
+}
+
+#[test]
+fn sinch_mock_keeps_serving_when_its_stdout_is_closed_or_never_read() {
+    // Closed: every log write fails (EPIPE).
+    let (mut child, stdout, base_url) = spawn_sinch_mock();
+    drop(stdout);
+    assert_eq!(list_requests(&base_url, 300), 300);
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    // Never read: the pipe fills (64 KiB, about 1000 lines) and writes block.
+    let (mut child, _stdout, base_url) = spawn_sinch_mock();
+    let started = std::time::Instant::now();
+    assert_eq!(list_requests(&base_url, 3000), 3000);
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
 /// `target/debug/examples/create_webhook`, built by `cargo test` with the
 /// other examples.
 fn example() -> Command {

@@ -6,13 +6,17 @@
 //!     [--project-id P --key-id K --key-secret S --token-lifetime-secs N]
 //! ```
 //!
-//! Prints the base URL as its first line on stdout, then one line per request.
+//! Prints the base URL as its first line on stdout, then one line per request
+//! (written by a thread of its own: a closed or unread stdout never blocks
+//! serving; lines it cannot take in time are dropped and counted).
 //! Stops cleanly on Ctrl-C. `POST /_mock/projects/{project_id}/apps/{app_id}/events`
 //! with `{"trigger": ..., "payload": {...}}` delivers a signed event to the
 //! app's webhooks (loopback targets only).
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sinch_conversation::mock::{LoggedRequest, MockServer};
@@ -77,7 +81,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     Ok(Some(parsed))
 }
 
-fn log_line(request: &LoggedRequest) {
+/// One line of the request log.
+fn log_line(request: &LoggedRequest) -> String {
     let status = match request.status {
         0 => "dropped".to_owned(),
         s => s.to_string(),
@@ -87,24 +92,63 @@ fn log_line(request: &LoggedRequest) {
         .as_deref()
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    println!(
+    format!(
         "{} {}{query} -> {status} ({} auth, {:.1} ms)",
         request.method,
         request.path,
         request.auth,
         request.duration.as_secs_f64() * 1000.0
-    );
+    )
+}
+
+/// Lines waiting for stdout; more are dropped.
+const LOG_QUEUE: usize = 4096;
+
+/// The request log, written to stdout by a thread of its own through a
+/// bounded queue: a stdout that is closed (writes fail) or never read
+/// (writes block) never breaks or slows serving. Lines that find the queue
+/// full are dropped and counted.
+fn start_log() -> (
+    impl Fn(&LoggedRequest) + Send + Sync + 'static,
+    Arc<AtomicU64>,
+) {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<String>(LOG_QUEUE);
+    std::thread::spawn(move || {
+        let stdout = std::io::stdout();
+        for line in receiver {
+            // A closed stdout: keep draining, write nothing.
+            let _ = writeln!(stdout.lock(), "{line}");
+        }
+    });
+    let dropped = Arc::new(AtomicU64::new(0));
+    let counter = dropped.clone();
+    let hook = move |request: &LoggedRequest| {
+        if sender.try_send(log_line(request)).is_err() {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    (hook, dropped)
+}
+
+/// `println!`/`eprintln!` panic when the stream is closed; these don't.
+fn say(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+    let _ = std::io::stdout().flush();
+}
+
+fn warn(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
         Ok(Some(args)) => args,
         Ok(None) => {
-            print!("{HELP}");
+            say(format_args!("{}", HELP.trim_end()));
             return ExitCode::SUCCESS;
         }
         Err(message) => {
-            eprintln!("sinch-mock: {message}\n\n{HELP}");
+            warn(format_args!("sinch-mock: {message}\n\n{HELP}"));
             return ExitCode::from(2);
         }
     };
@@ -114,36 +158,42 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("sinch-mock: cannot start the runtime: {e}");
+            warn(format_args!("sinch-mock: cannot start the runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
+    let (log, dropped) = start_log();
     runtime.block_on(async move {
         let server = MockServer::builder()
             .addr(args.addr)
             .project_id(&args.project_id)
             .key(&args.key_id, args.key_secret)
             .token_lifetime(Duration::from_secs(args.token_lifetime))
-            .on_request(log_line)
+            .on_request(log)
             .start()
             .await;
         let server = match server {
             Ok(server) => server,
             Err(e) => {
-                eprintln!("sinch-mock: cannot listen on {}: {e}", args.addr);
+                warn(format_args!(
+                    "sinch-mock: cannot listen on {}: {e}",
+                    args.addr
+                ));
                 return ExitCode::FAILURE;
             }
         };
-        println!("{}", server.base_url());
-        eprintln!(
+        say(format_args!("{}", server.base_url()));
+        warn(format_args!(
             "sinch-mock: serving project {:?} for key id {:?} (API and OAuth2 at {}); Ctrl-C stops",
             args.project_id,
             args.key_id,
             server.base_url()
-        );
-        let _ = std::io::stdout().flush();
+        ));
         let _ = tokio::signal::ctrl_c().await;
-        eprintln!("sinch-mock: stopping");
+        let dropped = dropped.load(Ordering::Relaxed);
+        warn(format_args!(
+            "sinch-mock: stopping ({dropped} log lines dropped: stdout was not keeping up)"
+        ));
         drop(server);
         ExitCode::SUCCESS
     })

@@ -11,6 +11,10 @@ use super::Fault;
 use super::deliver::Delivery;
 use crate::types::Webhook;
 
+/// The longest lifetime the stand-in gives a token (longer settings are
+/// cut to it): 10 years.
+pub(crate) const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 /// At most this many webhooks per app, as Sinch enforces.
 pub(crate) const MAX_WEBHOOKS_PER_APP: usize = 5;
 /// Request-log entries kept; older ones are dropped so memory stays flat.
@@ -162,7 +166,11 @@ impl State {
     /// and `iat` claims: official SDKs read `exp`.
     pub(crate) fn issue_token(&mut self, key_id: &str) -> (String, u64) {
         let now = SystemTime::now();
-        let expires = now + self.token_lifetime;
+        // Checked: the lifetime is the caller's (`--token-lifetime-secs`).
+        let expires = now
+            .checked_add(self.token_lifetime)
+            .unwrap_or(now + MAX_TOKEN_LIFETIME)
+            .min(now + MAX_TOKEN_LIFETIME);
         let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         self.issued += 1;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -184,7 +192,8 @@ impl State {
             self.tokens.retain(|_, exp| *exp > now);
         }
         self.tokens.insert(token.clone(), expires);
-        (token, self.token_lifetime.as_secs())
+        let expires_in = expires.duration_since(now).map_or(0, |d| d.as_secs());
+        (token, expires_in)
     }
 }
 
@@ -222,6 +231,15 @@ mod tests {
                 .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
         );
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_huge_token_lifetime_is_capped_not_a_panic() {
+        let mut state = State::new(Duration::MAX);
+        let (_, expires_in) = state.issue_token("kid");
+        assert_eq!(expires_in, MAX_TOKEN_LIFETIME.as_secs());
+        let mut state = State::new(Duration::from_secs(u64::MAX));
+        assert_eq!(state.issue_token("kid").1, MAX_TOKEN_LIFETIME.as_secs());
     }
 
     #[test]
