@@ -312,6 +312,11 @@ impl ClientBuilder {
     /// (so it sends its own `User-Agent`, or none), and
     /// [`timeout`](Self::timeout) / [`connect_timeout`](Self::connect_timeout)
     /// are ignored. Credentials are still added to every request.
+    ///
+    /// Build it with `.redirect(reqwest::redirect::Policy::none())`, as the
+    /// client this crate builds is: reqwest follows redirects by default,
+    /// and a followed redirect re-sends the request, secrets included, to
+    /// wherever it points.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -356,6 +361,10 @@ impl ClientBuilder {
                 // already chose one.
                 let _ = rustls::crypto::ring::default_provider().install_default();
                 reqwest::Client::builder()
+                    // Sinch's API does not redirect. Following one would
+                    // re-send the body (secrets included) to another host,
+                    // or turn a POST into a GET whose 200 reads as success.
+                    .redirect(reqwest::redirect::Policy::none())
                     .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
                     .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
                     .user_agent(transport::USER_AGENT_VALUE)

@@ -165,6 +165,7 @@ pub struct ApiError {
     pub(crate) body: String,
     pub(crate) retry_after: Option<Duration>,
     pub(crate) www_authenticate: Option<String>,
+    pub(crate) location: Option<String>,
 }
 
 impl ApiError {
@@ -216,6 +217,12 @@ impl ApiError {
                 .get(reqwest::header::WWW_AUTHENTICATE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
+            location: (300..400)
+                .contains(&status)
+                .then(|| headers.get(reqwest::header::LOCATION))
+                .flatten()
+                .and_then(|v| v.to_str().ok())
+                .map(without_userinfo),
         }
     }
 
@@ -255,6 +262,13 @@ impl ApiError {
         self.retry_after
     }
 
+    /// For a redirect (3xx), where it pointed (any password in it replaced
+    /// by `***`). Redirects are never followed: Sinch's API does not
+    /// redirect, and following one would re-send the request elsewhere.
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+
     /// 429, 500, 502, 503 and 504.
     pub fn is_retryable(&self) -> bool {
         matches!(self.status, 429 | 500 | 502 | 503 | 504)
@@ -271,6 +285,7 @@ impl ApiError {
 
     fn hint(&self) -> Option<&'static str> {
         Some(match self.status {
+            300..=399 => "Sinch's API does not redirect and redirects are not followed; check the base URL or the proxy",
             401 => "check SINCH_KEY_ID and SINCH_KEY_SECRET",
             403 => "the key is not valid for this project, or the account cannot be billed",
             404 => "unknown project or app, or the app lives in another region",
@@ -288,6 +303,9 @@ impl fmt::Display for ApiError {
             .and_then(|s| s.canonical_reason())
             .unwrap_or("");
         write!(f, "Sinch answered {} {reason}", self.status)?;
+        if let Some(location) = &self.location {
+            write!(f, " redirecting to {location}")?;
+        }
         if let Some(status) = &self.api_status {
             write!(f, " {status}")?;
         }
@@ -425,6 +443,18 @@ impl std::error::Error for DecodeError {
 }
 
 /// `Retry-After` in seconds. (The HTTP-date form is not used by Sinch.)
+/// A URL with any password in its userinfo replaced by `***` (the user name
+/// is kept, to recognise it); anything not a URL as it is.
+pub(crate) fn without_userinfo(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => text.to_owned(),
+    }
+}
+
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers
         .get(reqwest::header::RETRY_AFTER)?

@@ -249,6 +249,9 @@ impl MockServerBuilder {
         // Deliveries may go to https targets; see ClientBuilder::build.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
+            // No redirects: a loopback target must not forward a signed
+            // event to another host. A 3xx is the delivery's outcome.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(self.delivery_timeout)
             .user_agent(concat!("sinch-mock/", env!("CARGO_PKG_VERSION")))
             .build()
