@@ -285,7 +285,9 @@ impl ApiError {
 
     fn hint(&self) -> Option<&'static str> {
         Some(match self.status {
-            300..=399 => "Sinch's API does not redirect and redirects are not followed; check the base URL or the proxy",
+            300..=399 => {
+                "Sinch's API does not redirect and redirects are not followed; check the base URL or the proxy"
+            }
             401 => "check SINCH_KEY_ID and SINCH_KEY_SECRET",
             403 => "the key is not valid for this project, or the account cannot be billed",
             404 => "unknown project or app, or the app lives in another region",

@@ -128,8 +128,14 @@ impl Client {
                     span.record("status", answer.status().as_u16());
                     break Ok(answer.into_inner().into());
                 }
-                // Boxed: failures are the rare path.
-                Err(error) => Box::pin(transport::convert::<O::Answer>(error, &api.inner)).await,
+                // Boxed: failures are the rare path. A 2xx the spec does not
+                // list may still be a success.
+                Err(error) => {
+                    match Box::pin(transport::convert::<O::Answer>(error, &api.inner)).await {
+                        Ok(answer) => break Ok(answer.into()),
+                        Err(error) => error,
+                    }
+                }
             };
             if maybe_applied && let Some(output) = O::settled_by(&error) {
                 span.in_scope(|| tracing::debug!("an earlier attempt was applied: {error}"));

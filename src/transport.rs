@@ -148,14 +148,16 @@ fn join_repeated(url: &mut url::Url, name: &str) {
 }
 
 /// progenitor's error → ours. The only place its error type is converted.
-/// `T` is what the operation answers on success, to name the field a 2xx
-/// body fails to decode at.
+/// `T` is what the operation answers on success: a 2xx the spec does not
+/// list (201, 202, 204, …) whose body is a `T` is a success, not an error
+/// (reporting a created webhook as a failure invites a duplicate); one
+/// whose body is not names the field that failed.
 pub(crate) async fn convert<T: serde::de::DeserializeOwned>(
     error: progenitor_client::Error<ErrorResponse>,
     context: &RequestContext,
-) -> Error {
+) -> Result<T, Error> {
     use progenitor_client::Error as P;
-    match error {
+    Err(match error {
         P::ErrorResponse(value) => {
             let status = value.status().as_u16();
             let headers = value.headers().clone();
@@ -166,7 +168,9 @@ pub(crate) async fn convert<T: serde::de::DeserializeOwned>(
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             match response.bytes().await {
-                Ok(body) if (200..300).contains(&status) => decode_error::<T>(status, &body),
+                Ok(body) if (200..300).contains(&status) => {
+                    return unlisted_success::<T>(status, &body);
+                }
                 Ok(body) => Error::Api(Box::new(ApiError::from_raw(status, &headers, &body))),
                 Err(e) => Error::Transport(TransportError { source: e }),
             }
@@ -188,7 +192,22 @@ pub(crate) async fn convert<T: serde::de::DeserializeOwned>(
                 Rule::Invalid(why),
             )]))
         }
+    })
+}
+
+/// A 2xx the spec does not list: its body as a `T`; an empty body or `{}`
+/// where `T` expects none (a delete's 204); otherwise a decode error.
+fn unlisted_success<T: serde::de::DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, Error> {
+    if let Ok(answer) = serde_json::from_slice::<T>(body) {
+        return Ok(answer);
     }
+    let trimmed = body.trim_ascii();
+    if (trimmed.is_empty() || trimmed == b"{}")
+        && let Ok(answer) = serde_json::from_value::<T>(serde_json::Value::Null)
+    {
+        return Ok(answer);
+    }
+    Err(decode_error::<T>(status, body))
 }
 
 /// Decodes again with path tracking, to name the field that failed.

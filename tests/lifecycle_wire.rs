@@ -278,3 +278,34 @@ async fn a_404_after_a_server_error_means_the_delete_was_applied() {
     basic(&url).delete_webhook("W1").await.unwrap();
     assert_eq!(server.api_calls().len(), 2);
 }
+
+#[tokio::test]
+async fn a_2xx_other_than_200_carrying_the_answer_is_a_success() {
+    let (server, url) = serve().await;
+    let client = basic(&url);
+    // A created webhook reported as a failure would invite a duplicate.
+    server.script_api([reply(201, WEBHOOK)]);
+    let created = send_one(&client, "https://e.com/h").await.unwrap();
+    assert_eq!(created.id.as_deref(), Some("W1"));
+    server.script_api([
+        reply(203, WEBHOOK),
+        reply(202, &format!(r#"{{"webhooks":[{WEBHOOK}]}}"#)),
+    ]);
+    assert_eq!(client.get_webhook("W1").await.unwrap(), created);
+    assert_eq!(client.list_webhooks("A").await.unwrap(), vec![created]);
+    // A delete's 204 (no body) and 202 `{}`.
+    server.script_api([reply(204, ""), reply(202, "{}")]);
+    client.delete_webhook("W1").await.unwrap();
+    client.delete_webhook("W1").await.unwrap();
+    // A 2xx whose body is not the answer is a decode error naming the field.
+    server.script_api([reply(201, r#"{"target": 7}"#), reply(204, "")]);
+    match send_one(&client, "https://e.com/h").await {
+        Err(Error::Decode(e)) => assert_eq!(e.field(), "target"),
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    assert!(matches!(
+        client.get_webhook("W1").await,
+        Err(Error::Decode(_))
+    ));
+    assert_eq!(server.api_calls().len(), 7, "nothing was resent");
+}

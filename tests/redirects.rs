@@ -42,7 +42,10 @@ async fn api_redirects_are_errors_naming_the_target_and_nothing_is_resent() {
         let err = basic(&url).get_webhook("W1").await.unwrap_err();
         assert_eq!(err.status(), Some(status));
     }
-    assert!(elsewhere.api_calls().is_empty(), "nothing reached the target");
+    assert!(
+        elsewhere.api_calls().is_empty(),
+        "nothing reached the target"
+    );
 }
 
 #[tokio::test]
@@ -91,5 +94,8 @@ async fn the_stand_in_does_not_follow_a_targets_redirect() {
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0].outcome, DeliveryOutcome::Status(307));
     assert_eq!(target.api_calls().len(), 1);
-    assert!(elsewhere.api_calls().is_empty(), "the signed event stayed put");
+    assert!(
+        elsewhere.api_calls().is_empty(),
+        "the signed event stayed put"
+    );
 }
