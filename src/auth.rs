@@ -236,6 +236,13 @@ impl TokenSource {
                 None,
             )
         })?;
+        if answer.access_token.expose().trim().is_empty() {
+            return Err(auth_error(
+                Some(status),
+                "the answer's access_token is empty".into(),
+                None,
+            ));
+        }
         // Without `expires_in`, assume a short life rather than a long one.
         let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(60));
         // Refresh a margin before expiry: 60 s as Sinch's SDKs do, less for

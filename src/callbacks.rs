@@ -86,6 +86,9 @@ pub enum VerifyError {
     SignatureMismatch,
     /// The nonce hook said this nonce was seen before.
     ReplayedNonce,
+    /// The verifier was made with an empty secret: anyone can compute an
+    /// HMAC keyed with the empty string, so nothing is accepted.
+    EmptySecret,
 }
 
 impl fmt::Display for VerifyError {
@@ -115,6 +118,9 @@ impl fmt::Display for VerifyError {
             }
             VerifyError::SignatureMismatch => f.write_str("signature does not match"),
             VerifyError::ReplayedNonce => f.write_str("nonce was already used (replay)"),
+            VerifyError::EmptySecret => f.write_str(
+                "the verifier's secret is empty: an HMAC keyed with it is forgeable, so every callback is refused",
+            ),
         }
     }
 }
@@ -142,6 +148,8 @@ type NonceHook = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 #[derive(Clone)]
 pub struct Verifier {
     key: Arc<ring::hmac::Key>,
+    /// The secret was empty (or blank): refuse everything.
+    empty: bool,
     tolerance: Option<Duration>,
     nonce_hook: Option<NonceHook>,
 }
@@ -161,9 +169,15 @@ impl Verifier {
     pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
     /// A verifier for the webhook's `secret`, with the default window.
+    ///
+    /// An empty (or blank) secret gives a verifier that refuses every
+    /// callback with [`VerifyError::EmptySecret`]: a signature keyed with
+    /// the empty string proves nothing.
     pub fn new(secret: impl Into<Secret>) -> Self {
+        let secret = secret.into();
         Self {
-            key: hmac_key(&secret.into()),
+            empty: secret.expose().trim().is_empty(),
+            key: hmac_key(&secret),
             tolerance: Some(Self::DEFAULT_TOLERANCE),
             nonce_hook: None,
         }
@@ -257,6 +271,9 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<(), VerifyError> {
+        if self.empty {
+            return Err(VerifyError::EmptySecret);
+        }
         let header = |name| get(name).ok_or(VerifyError::MissingHeader(name));
         let timestamp = header(TIMESTAMP_HEADER)?;
         let nonce = header(NONCE_HEADER)?;

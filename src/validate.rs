@@ -241,9 +241,13 @@ pub enum Rule {
     NoTriggers,
     /// The same trigger again.
     DuplicateTrigger(String),
-    /// Characters that are unsafe in a URL path: `/`, `?`, `#`, `%`,
+    /// Characters that are unsafe in a URL path: `/`, `\`, `?`, `#`, `%`,
     /// whitespace or control characters.
     NotPathSafe(char),
+    /// `.` or `..`, which URL parsers resolve as a path step.
+    DotSegment,
+    /// An empty secret: an HMAC keyed with the empty string is forgeable.
+    EmptySecret,
     /// An update that changes nothing: set at least one field.
     NothingToUpdate,
     /// Anything else the generated types refused.
@@ -282,6 +286,12 @@ impl fmt::Display for Rule {
             Rule::NotPathSafe(c) => write!(
                 f,
                 "contains {c:?}, which is not allowed in an id used in URL paths"
+            ),
+            Rule::DotSegment => {
+                f.write_str("`.` and `..` are not ids: URL parsers read them as a path step")
+            }
+            Rule::EmptySecret => f.write_str(
+                "must not be empty: anyone can forge a signature keyed with an empty secret; omit it (or clear it) instead",
             ),
             Rule::NothingToUpdate => f.write_str(
                 "nothing to update: set or clear at least one field (the update mask would be empty)",
@@ -374,12 +384,16 @@ pub(crate) fn path_id(path: &str, value: &str) -> Result<(), ValidationErrors> {
 
 /// Checks an id that ends up in a URL path (`project_id`, `app_id`).
 pub(crate) fn check_path_safe(path: &str, value: &str, out: &mut Vec<Violation>) {
+    // `\` is a path separator to WHATWG URL parsers; `.` and `..` are
+    // dot-segments that parsers resolve (`/projects/../webhooks`).
     let unsafe_char =
-        |c: char| matches!(c, '/' | '?' | '#' | '%') || c.is_whitespace() || c.is_control();
+        |c: char| matches!(c, '/' | '\\' | '?' | '#' | '%') || c.is_whitespace() || c.is_control();
     if value.is_empty() {
         out.push(Violation::new(path, Rule::Required));
     } else if let Some(c) = value.chars().find(|c| unsafe_char(*c)) {
         out.push(Violation::new(path, Rule::NotPathSafe(c)));
+    } else if value == "." || value == ".." {
+        out.push(Violation::new(path, Rule::DotSegment));
     }
 }
 
@@ -415,6 +429,14 @@ fn http_url_host(value: &str) -> Result<std::borrow::Cow<'_, str>, String> {
     }
     if let Some(host) = simple_http_host(value) {
         return Ok(std::borrow::Cow::Borrowed(host));
+    }
+    // Parsers disagree on where the host of `https://a\@b/` ends (WHATWG
+    // reads `a`, others `b`): a forbidden host could hide behind it.
+    let authority = value.split_once("://").map_or(value, |(_, rest)| {
+        rest.split(['/', '?', '#']).next().unwrap_or(rest)
+    });
+    if authority.contains('\\') {
+        return Err("a backslash in the host part".to_owned());
     }
     // WHATWG parsing (the `url` crate) repairs `https:host` and `https:///host`;
     // Sinch receives the raw string, so insist on `scheme://host`.
@@ -477,7 +499,12 @@ fn simple_http_host(value: &str) -> Option<&str> {
     let host_end = match host_end {
         Some(colon) if colon >= host_start => {
             let port = &bytes[colon + 1..end];
-            if port.is_empty() || port.len() > 5 || !port.iter().all(u8::is_ascii_digit) {
+            // Out of range (or odd) ports go to the full parser, which refuses them.
+            let in_range = std::str::from_utf8(port)
+                .ok()
+                .and_then(|p| p.parse::<u16>().ok())
+                .is_some();
+            if port.is_empty() || !port.iter().all(u8::is_ascii_digit) || !in_range {
                 return None;
             }
             colon
@@ -541,6 +568,13 @@ pub(crate) fn check_target(value: &str, out: &mut Vec<Violation>) {
                 ));
             }
         }
+    }
+}
+
+/// A webhook secret, when given, must not be empty (or blank).
+pub(crate) fn check_secret(secret: &Secret, out: &mut Vec<Violation>) {
+    if secret.expose().trim().is_empty() {
+        out.push(Violation::new("secret", Rule::EmptySecret));
     }
 }
 
@@ -657,6 +691,9 @@ pub(crate) fn check(input: &NewWebhook, policy: Policy) -> Result<(), Validation
         ));
     }
     check_triggers(&input.triggers, policy, &mut out);
+    if let Some(secret) = &input.secret {
+        check_secret(secret, &mut out);
+    }
     if let Some(cc) = &input.client_credentials {
         check_client_credentials(cc, policy, &mut out);
     }

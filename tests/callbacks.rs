@@ -302,6 +302,17 @@ fn fresh_signatures_verify_now_and_errors_never_show_the_secret() {
 }
 
 #[test]
+fn an_empty_secret_verifies_nothing() {
+    for secret in ["", "  "] {
+        // A signature anyone can compute: HMAC keyed with the empty string.
+        let signed = Signer::new(secret).sign(b"{}");
+        let result = Verifier::new(secret).verify(&signed.to_header_map(), b"{}");
+        assert_eq!(result, Err(VerifyError::EmptySecret), "{secret:?}");
+    }
+    assert!(VerifyError::EmptySecret.to_string().contains("empty"));
+}
+
+#[test]
 fn timestamps_too_large_for_the_clock_are_outside_the_window_not_a_panic() {
     let verifier = Verifier::new("s");
     for timestamp in [

@@ -511,3 +511,55 @@ async fn a_token_lifetime_too_large_for_the_clock_is_used_not_a_panic() {
         assert_eq!(server.token_calls(), before, "expires_in {expires_in}");
     }
 }
+
+#[tokio::test]
+async fn an_empty_access_token_is_an_auth_error_and_nothing_is_sent_with_it() {
+    let (server, url) = serve().await;
+    server.script_tokens([reply(
+        200,
+        r#"{"access_token":"","expires_in":3600,"token_type":"bearer"}"#,
+    )]);
+    let err = send_one(&oauth(&url), "https://e.com/1").await.unwrap_err();
+    assert!(matches!(&err, Error::Auth(_)), "{err:?}");
+    assert!(err.to_string().contains("empty"), "{err}");
+    assert!(server.api_calls().is_empty());
+}
+
+#[tokio::test]
+async fn retry_after_as_an_http_date_is_honoured_and_too_far_is_the_error() {
+    let (server, url) = serve().await;
+    let client = basic(&url);
+    let at = |ahead: Duration| httpdate::fmt_http_date(std::time::SystemTime::now() + ahead);
+    // Soon (an HTTP-date has whole seconds: at most about 1 s from now).
+    let mut limited = reply(429, "{}");
+    limited
+        .headers
+        .push(("retry-after", at(Duration::from_secs(1))));
+    server.script_api([limited]);
+    let started = std::time::Instant::now();
+    send_one(&client, "https://e.com/1").await.unwrap();
+    assert_eq!(server.api_calls().len(), 2);
+    assert!(started.elapsed() <= Duration::from_secs(3));
+    // Later than the policy's maximum wait (2 s in these tests): returned.
+    let mut later = reply(429, "{}");
+    later
+        .headers
+        .push(("retry-after", at(Duration::from_secs(3600))));
+    server.script_api([later]);
+    let err = send_one(&client, "https://e.com/2").await.unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    let wait = api.retry_after().unwrap();
+    assert!(
+        wait > Duration::from_secs(3500) && wait <= Duration::from_secs(3600),
+        "{wait:?}"
+    );
+    assert_eq!(server.api_calls().len(), 3, "not retried");
+    // A date in the past means now.
+    let mut past = reply(429, "{}");
+    past.headers
+        .push(("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT".into()));
+    server.script_api([past]);
+    send_one(&client, "https://e.com/3").await.unwrap();
+}

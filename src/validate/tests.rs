@@ -358,6 +358,7 @@ fn app_id_must_be_path_safe() {
         ("a%2F", '%'),
         ("a b", ' '),
         ("a\u{0}", '\0'),
+        ("a\\b", '\\'),
     ] {
         let mut w = valid();
         w.app_id = app_id.into();
@@ -366,6 +367,66 @@ fn app_id_must_be_path_safe() {
             errors.at("app_id").map(Violation::rule),
             Some(&Rule::NotPathSafe(bad))
         );
+    }
+}
+
+#[test]
+fn dot_segments_are_not_ids() {
+    for app_id in [".", ".."] {
+        let mut w = valid();
+        w.app_id = app_id.into();
+        let errors = w.validate().unwrap_err();
+        assert_eq!(
+            errors.at("app_id").map(Violation::rule),
+            Some(&Rule::DotSegment)
+        );
+    }
+    // A dot inside an id is fine.
+    let mut w = valid();
+    w.app_id = "a.b..c".into();
+    assert!(w.validate().is_ok());
+}
+
+#[test]
+fn hosts_cannot_hide_behind_a_backslash_or_an_out_of_range_port() {
+    for target in [
+        "https://example.com\\@conversation-api.eu.sinch.com/x",
+        "https://conversation-api.eu.sinch.com\\@example.com/x",
+        "https://example.com\\x",
+        "https://example.com:99999/x",
+        "https://example.com:65536/x",
+        "https://example.com:+80/x",
+    ] {
+        let mut w = valid();
+        w.target = target.into();
+        let errors = w.validate().unwrap_err();
+        assert!(
+            matches!(
+                errors.at("target").map(Violation::rule),
+                Some(Rule::NotHttpUrl(_))
+            ),
+            "{target}: {errors}"
+        );
+    }
+    for fine in ["https://example.com:65535/x", "https://example.com/a\\b"] {
+        let mut w = valid();
+        w.target = fine.into();
+        assert!(w.validate().is_ok(), "{fine}");
+    }
+}
+
+#[test]
+fn an_empty_webhook_secret_is_refused() {
+    for secret in ["", " ", "\t"] {
+        let mut w = valid();
+        w.secret = Some(secret.into());
+        let errors = w.validate().unwrap_err();
+        assert_eq!(
+            errors.at("secret").map(Violation::rule),
+            Some(&Rule::EmptySecret)
+        );
+        // The server refuses it too.
+        assert!(validate(&w, Policy::Server).is_err());
     }
 }
 

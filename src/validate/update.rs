@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::{
     NewClientCredentials, Policy, Rule, ValidationErrors, Violation, check_client_credentials,
-    check_path_safe, check_target, check_triggers, to_client_credentials, to_target,
+    check_path_safe, check_secret, check_target, check_triggers, to_client_credentials, to_target,
 };
 use crate::secret::Secret;
 use crate::types::WebhookUpdate;
@@ -93,6 +93,9 @@ impl WebhookChanges {
         }
         if let Some(triggers) = &self.triggers {
             check_triggers(triggers, Policy::Client, &mut out);
+        }
+        if let Some(Some(secret)) = &self.secret {
+            check_secret(secret, &mut out);
         }
         if let Some(Some(cc)) = &self.client_credentials {
             check_client_credentials(cc, Policy::Client, &mut out);
