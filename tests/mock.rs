@@ -260,6 +260,125 @@ async fn inspection_seeding_and_reset() {
 
 // ---- The stand-in's answers, over raw HTTP ----------------------------------
 
+#[tokio::test]
+async fn the_stand_in_refuses_ambiguous_input_and_answers_small_errors() {
+    let server = MockServer::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.base_url());
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            "mock-key-id:mock-key-secret"
+        )
+    );
+    let send = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        (status, bytes)
+    };
+
+    // Two Authorization headers, even two valid ones: 401, API and token.
+    for path in ["/v1/projects/mock-project/apps/a/webhooks", "/oauth2/token"] {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.append("authorization", basic.parse().unwrap());
+        headers.append("authorization", basic.parse().unwrap());
+        let request = if path.starts_with("/oauth2") {
+            http.post(url(path)).body("grant_type=client_credentials")
+        } else {
+            http.get(url(path))
+        };
+        let (status, _) = send(request.headers(headers)).await;
+        assert_eq!(status, 401, "{path}");
+    }
+
+    // A content type that merely starts with application/json: 400; with a
+    // parameter: fine.
+    let create = r#"{"app_id":"a","target":"https://e.com","triggers":["MESSAGE_INBOUND"]}"#;
+    for (content_type, expected) in [
+        ("application/jsonx", 400),
+        ("application/json-patch+json", 400),
+        ("application/json; charset=utf-8", 200),
+        ("Application/JSON", 200),
+    ] {
+        let request = http
+            .post(url("/v1/projects/mock-project/webhooks"))
+            .header("authorization", &basic)
+            .header("content-type", content_type)
+            .body(create.replace(
+                "https://e.com",
+                &format!("https://e.com/{expected}{}", content_type.len()),
+            ));
+        let (status, body) = send(request).await;
+        assert_eq!(status, expected, "{content_type}: {body:?}");
+    }
+
+    // Too large, on every route that reads a body: 413 in Sinch's format.
+    let large = "x".repeat(70_000);
+    for (path, content_type) in [
+        ("/v1/projects/mock-project/webhooks", "application/json"),
+        ("/v1/projects/mock-project/webhooks/any", "application/json"),
+        ("/oauth2/token", "application/x-www-form-urlencoded"),
+        (
+            "/_mock/projects/mock-project/apps/a/events",
+            "application/json",
+        ),
+    ] {
+        let request = if path.contains("/webhooks/") {
+            http.patch(url(path))
+        } else {
+            http.post(url(path))
+        };
+        let (status, body) = send(
+            request
+                .header("authorization", &basic)
+                .header("content-type", content_type)
+                .body(large.clone()),
+        )
+        .await;
+        assert_eq!(status, 413, "{path}");
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_sinch_error(&body, 413, "INVALID_ARGUMENT", "larger than");
+    }
+
+    // A 44 KB request full of violations gets a small answer.
+    let triggers: Vec<String> = (0..1000)
+        .map(|i| format!("NOT_A_TRIGGER_{i:030}"))
+        .collect();
+    let body = serde_json::json!({"app_id": "a", "target": "https://e.com", "triggers": triggers});
+    let (status, answer) = send(
+        http.post(url("/v1/projects/mock-project/webhooks"))
+            .header("authorization", &basic)
+            .json(&body),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.to_string().len() > 40_000);
+    assert!(answer.len() < 8_192, "{} bytes", answer.len());
+    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_sinch_error(&answer, 400, "INVALID_ARGUMENT", "and 990 more");
+
+    // Long ids and paths are cut short in answers and in the log.
+    let long = "a".repeat(20_000);
+    for path in [
+        format!("/v1/projects/mock-project/webhooks/{long}"),
+        format!("/nowhere/{long}"),
+        format!("/v1/projects/{long}/apps/a/webhooks"),
+    ] {
+        let (status, answer) = send(http.get(url(&path)).header("authorization", &basic)).await;
+        assert!(matches!(status, 403 | 404), "{status}");
+        assert!(
+            answer.len() < 2_048,
+            "{} bytes for {status} {}: {}",
+            answer.len(),
+            &path[..40],
+            String::from_utf8_lossy(&answer[..300.min(answer.len())])
+        );
+    }
+    assert!(server.requests().iter().all(|r| r.path.len() < 512));
+}
+
 async fn raw(
     server: &MockServer,
     content_type: &str,
@@ -313,8 +432,8 @@ async fn the_stand_in_is_as_strict_as_sinch() {
         "x".repeat(70_000)
     );
     let (status, body) = raw(&server, json, huge).await;
-    assert_eq!(status, 400);
-    assert_sinch_error(&body, 400, "INVALID_ARGUMENT", "larger than 65536 bytes");
+    assert_eq!(status, 413);
+    assert_sinch_error(&body, 413, "INVALID_ARGUMENT", "larger than 65536 bytes");
 
     let (status, body) = raw(
         &server,

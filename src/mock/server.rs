@@ -73,6 +73,16 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// Caller-supplied text quoted in an error: at most 120 characters, so a
+/// large request cannot make a large error.
+pub(crate) fn shown(text: &str) -> String {
+    const MAX: usize = 120;
+    match text.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
+        None => text.to_owned(),
+    }
+}
+
 /// google.rpc.Code name for an HTTP status.
 fn rpc_status(status: u16) -> &'static str {
     match status {
@@ -81,6 +91,7 @@ fn rpc_status(status: u16) -> &'static str {
         403 => "PERMISSION_DENIED",
         404 => "NOT_FOUND",
         409 => "ALREADY_EXISTS",
+        413 => "INVALID_ARGUMENT",
         429 => "RESOURCE_EXHAUSTED",
         500 => "INTERNAL",
         501 => "UNIMPLEMENTED",
@@ -132,8 +143,9 @@ fn auth_kind(headers: &HeaderMap) -> &'static str {
 async fn observe(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
-    let path = request.uri().path().to_owned();
-    let query = request.uri().query().map(str::to_owned);
+    // Cut short: the log is capped by entries, so entries must be small.
+    let path = shown(request.uri().path());
+    let query = request.uri().query().map(shown);
     let auth = auth_kind(request.headers());
     let fault = shared.lock().faults.pop_front();
     let (response, status) = match fault {
@@ -215,10 +227,20 @@ async fn not_found(request: Request) -> Response {
         format!(
             "{} {} is not a Conversation API route",
             request.method(),
-            request.uri().path()
+            shown(request.uri().path())
         ),
         vec![],
     )
+}
+
+/// More than one `Authorization` header: which one counts is anybody's
+/// guess (proxies and servers disagree), so none does.
+pub(crate) fn has_two_authorizations(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .nth(1)
+        .is_some()
 }
 
 /// `id:secret` from `Authorization: Basic …`.
@@ -236,13 +258,21 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 pub(crate) fn is_the_key(shared: &Shared, headers: &HeaderMap) -> bool {
-    basic_credentials(headers)
-        .is_some_and(|(id, secret)| id == shared.key_id && secret == shared.key_secret.expose())
+    !has_two_authorizations(headers)
+        && basic_credentials(headers)
+            .is_some_and(|(id, secret)| id == shared.key_id && secret == shared.key_secret.expose())
 }
 
 /// Basic with the configured key, or a Bearer token this stand-in issued and
 /// that has not expired. `Some(refusal)` otherwise.
 pub(crate) fn refuse_auth(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+    if has_two_authorizations(headers) {
+        return Some(sinch_error(
+            401,
+            "Request had invalid authentication credentials: more than one Authorization header",
+            vec![],
+        ));
+    }
     match auth_kind(headers) {
         "basic" if is_the_key(shared, headers) => None,
         "bearer" => {

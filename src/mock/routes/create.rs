@@ -5,7 +5,7 @@ use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 
 use super::{authorize, duplicate_target, invalid, json_body, stored_webhook};
-use crate::mock::server::{Shared, sinch_error};
+use crate::mock::server::{Shared, shown, sinch_error};
 use crate::mock::state::{MAX_WEBHOOKS_PER_APP, new_id};
 use crate::validate::{self, NewWebhook, Policy};
 
@@ -36,7 +36,8 @@ pub(crate) async fn create_webhook(
         return sinch_error(
             400,
             format!(
-                "Invalid argument: app {app_id:?} already has the maximum of {MAX_WEBHOOKS_PER_APP} webhooks"
+                "Invalid argument: app {:?} already has the maximum of {MAX_WEBHOOKS_PER_APP} webhooks",
+                shown(&app_id)
             ),
             vec![],
         );

@@ -2,11 +2,11 @@
 //! route that delivers an event to an app's webhooks.
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
-use crate::mock::server::{Shared, sinch_error};
+use crate::mock::server::{Shared, shown, sinch_error};
 
 #[derive(serde::Deserialize)]
 struct InjectedEvent {
@@ -20,17 +20,25 @@ struct InjectedEvent {
 pub(crate) async fn inject_event(
     State(shared): State<Arc<Shared>>,
     Path((project_id, app_id)): Path<(String, String)>,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     if project_id != shared.project_id {
-        return sinch_error(404, format!("unknown project {project_id:?}"), vec![]);
+        let shown = shown(&project_id);
+        return sinch_error(404, format!("unknown project {shown:?}"), vec![]);
     }
+    let body = match super::limited_body(&shared, body).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
     let event: InjectedEvent = match serde_json::from_slice(&body) {
         Ok(event) => event,
         Err(e) => {
             return sinch_error(
                 400,
-                format!("expected {{\"trigger\": \"MESSAGE_INBOUND\", \"payload\": {{...}}}}: {e}"),
+                format!(
+                    "expected {{\"trigger\": \"MESSAGE_INBOUND\", \"payload\": {{...}}}}: {}",
+                    shown(&e.to_string())
+                ),
                 vec![],
             );
         }

@@ -12,12 +12,12 @@ pub(crate) mod list;
 pub(crate) mod token;
 pub(crate) mod update;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde::de::DeserializeOwned;
 
-use super::server::{Shared, refuse_auth, sinch_error};
+use super::server::{Shared, refuse_auth, shown, sinch_error};
 use crate::generated::spec;
 use crate::types::{ClientCredentials, CreateWebhookRequest, Webhook};
 use crate::validate::ValidationErrors;
@@ -36,15 +36,19 @@ pub(crate) fn authorize(
     if !shared.serves(project_id) {
         return Err(sinch_error(
             403,
-            format!("The access key is not valid for project {project_id:?}"),
+            format!(
+                "The access key is not valid for project {:?}",
+                shown(project_id)
+            ),
             vec![],
         ));
     }
     Ok(())
 }
 
-/// A JSON body: the content type, the size limit and the syntax checked,
-/// each refusal a 400 in Sinch's format.
+/// A JSON body: the content type (`application/json`, parameters allowed),
+/// the size limit (413) and the syntax checked, each refusal in Sinch's
+/// format.
 pub(crate) async fn json_body<T: DeserializeOwned>(
     shared: &Shared,
     headers: &HeaderMap,
@@ -52,39 +56,55 @@ pub(crate) async fn json_body<T: DeserializeOwned>(
 ) -> Result<T, Response> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    if !content_type.is_some_and(|c| {
-        c.trim_start()
-            .to_ascii_lowercase()
-            .starts_with("application/json")
-    }) {
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    if !content_type.is_some_and(|c| c.eq_ignore_ascii_case("application/json")) {
         return Err(sinch_error(
             400,
             "Invalid request: Content-Type must be application/json",
             vec![],
         ));
     }
-    let Ok(body) = axum::body::to_bytes(body, shared.max_body_bytes).await else {
-        return Err(sinch_error(
+    let body = limited_body(shared, body).await?;
+    serde_json::from_slice(&body).map_err(|e| {
+        sinch_error(
             400,
-            format!(
-                "Invalid request: the body is larger than {} bytes",
-                shared.max_body_bytes
-            ),
+            format!("Invalid JSON payload received: {}", shown(&e.to_string())),
             vec![],
-        ));
-    };
-    serde_json::from_slice(&body)
-        .map_err(|e| sinch_error(400, format!("Invalid JSON payload received: {e}"), vec![]))
+        )
+    })
 }
 
-/// 400 listing every violation, as Sinch's `INVALID_ARGUMENT`.
+/// The whole body, or 413 in Sinch's format beyond the size limit.
+pub(crate) async fn limited_body(shared: &Shared, body: Body) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, shared.max_body_bytes)
+        .await
+        .map_err(|_| {
+            sinch_error(
+                413,
+                format!(
+                    "Invalid request: the body is larger than {} bytes",
+                    shared.max_body_bytes
+                ),
+                vec![],
+            )
+        })
+}
+
+/// 400 listing the violations, as Sinch's `INVALID_ARGUMENT`: at most
+/// [`MAX_DETAILS`] of them, each cut short, so that a large request cannot
+/// make a large answer.
 pub(crate) fn invalid(errors: &ValidationErrors) -> Response {
-    let details: Vec<String> = errors
-        .violations()
+    let violations = errors.violations();
+    let mut details: Vec<String> = violations
         .iter()
-        .map(ToString::to_string)
+        .take(MAX_DETAILS)
+        .map(|v| shown(&v.to_string()))
         .collect();
+    if violations.len() > MAX_DETAILS {
+        details.push(format!("… and {} more", violations.len() - MAX_DETAILS));
+    }
     sinch_error(
         400,
         format!("Invalid argument: {}", details.join("; ")),
@@ -92,11 +112,17 @@ pub(crate) fn invalid(errors: &ValidationErrors) -> Response {
     )
 }
 
+/// Violations listed in one answer.
+const MAX_DETAILS: usize = 10;
+
 /// 404 for a webhook id the project does not have.
 pub(crate) fn unknown_webhook(webhook_id: &str) -> Response {
     sinch_error(
         404,
-        format!("Webhook {webhook_id:?} not found in this project (check the id and the region)"),
+        format!(
+            "Webhook {:?} not found in this project (check the id and the region)",
+            shown(webhook_id)
+        ),
         vec![],
     )
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{authorize, duplicate_target, invalid, json_body, stored_webhook, unknown_webhook};
 use crate::generated::spec;
-use crate::mock::server::{Shared, sinch_error};
+use crate::mock::server::{Shared, shown, sinch_error};
 use crate::types::Webhook;
 use crate::validate::{self, NewClientCredentials, NewWebhook, Policy};
 
@@ -46,10 +46,11 @@ pub(crate) async fn update_webhook(
         return sinch_error(
             400,
             format!(
-                "Invalid argument: update_mask names {unknown:?}, which is not an updatable field ({})",
+                "Invalid argument: update_mask names {:?}, which is not an updatable field ({})",
+                shown(unknown),
                 spec::WEBHOOK_UPDATE_PROPERTIES.join(", ")
             ),
-            vec![format!("update_mask: {unknown}")],
+            vec![format!("update_mask: {}", shown(unknown))],
         );
     }
     let Some(current) = shared.lock().get(&project_id, &webhook_id).cloned() else {
@@ -146,7 +147,10 @@ fn field<T: DeserializeOwned>(
         Some(value) => T::deserialize(value).map(Some).map_err(|e| {
             sinch_error(
                 400,
-                format!("Invalid JSON payload received: {name}: {e}"),
+                format!(
+                    "Invalid JSON payload received: {name}: {}",
+                    shown(&e.to_string())
+                ),
                 vec![],
             )
         }),
