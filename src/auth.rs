@@ -103,6 +103,10 @@ pub(crate) struct TokenSource {
     cache: Mutex<Option<Cached>>,
     fetching: tokio::sync::Mutex<()>,
     generations: AtomicU64,
+    /// Fetches finished so far, and the last one's outcome: callers that
+    /// waited on a fetch share it.
+    fetched: AtomicU64,
+    last_outcome: Mutex<Option<Result<(HeaderValue, u64), AuthError>>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -128,6 +132,8 @@ impl TokenSource {
             retry,
             cache: Mutex::new(None),
             fetching: tokio::sync::Mutex::new(()),
+            fetched: AtomicU64::new(0),
+            last_outcome: Mutex::new(None),
             generations: AtomicU64::new(1),
         }
     }
@@ -145,17 +151,44 @@ impl TokenSource {
         if let Some(cached) = self.fresh_cached() {
             return Ok(cached);
         }
+        let fetched_before = self.fetched.load(Ordering::Acquire);
         let _single_flight = self.fetching.lock().await;
         // Another caller may have fetched while this one waited.
         if let Some(cached) = self.fresh_cached() {
             return Ok(cached);
         }
+        // A fetch finished while this caller waited: its outcome is this
+        // caller's too, success or failure. Fetching again would put the
+        // waiters' fetches in series (100 callers, 100 fetches, against an
+        // endpoint that fails or never answers), and a token with a zero
+        // lifetime still serves the requests waiting for it.
+        if self.fetched.load(Ordering::Acquire) != fetched_before
+            && let Some(outcome) = self
+                .last_outcome
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        {
+            return outcome.map_err(Error::Auth);
+        }
         // Boxed: the fetch (an HTTP request) is the rare path, and inline it
         // would make every caller's future kilobytes larger.
-        let fresh = Box::pin(self.fetch()).await?;
-        let answer = (fresh.header.clone(), fresh.generation);
-        *self.cache.lock().unwrap_or_else(PoisonError::into_inner) = Some(fresh);
-        Ok(answer)
+        let fetched = Box::pin(self.fetch()).await;
+        let outcome = match fetched {
+            Ok(fresh) => {
+                let answer = (fresh.header.clone(), fresh.generation);
+                *self.cache.lock().unwrap_or_else(PoisonError::into_inner) = Some(fresh);
+                Ok(answer)
+            }
+            Err(Error::Auth(e)) => Err(e),
+            Err(other) => return Err(other),
+        };
+        *self
+            .last_outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(outcome.clone());
+        self.fetched.fetch_add(1, Ordering::Release);
+        outcome.map_err(Error::Auth)
     }
 
     async fn fetch(&self) -> Result<Cached, Error> {
@@ -215,11 +248,9 @@ impl TokenSource {
                     )
                 })?;
                 if !status.is_success() {
-                    return Err(auth_error(
-                        Some(status.as_u16()),
-                        server_message(&body),
-                        None,
-                    ));
+                    // The server's text may echo what it was sent.
+                    let message = scrub(server_message(&body), &self.key_id, &self.key_secret);
+                    return Err(auth_error(Some(status.as_u16()), message, None));
                 }
                 return self.cached(&body, status.as_u16());
             }
@@ -272,6 +303,7 @@ impl TokenSource {
 }
 
 fn auth_error(status: Option<u16>, message: String, source: Option<reqwest::Error>) -> Error {
+    let source = source.map(Arc::new);
     Error::Auth(AuthError {
         status,
         message,
@@ -281,6 +313,22 @@ fn auth_error(status: Option<u16>, message: String, source: Option<reqwest::Erro
 
 /// The OAuth2 server's own explanation: `error_description`, `error`,
 /// `message`, or the raw body.
+/// `text` with the key secret, `id:secret` and its Basic (base64) encoding
+/// replaced by `***`: an auth server's error text may echo the request.
+fn scrub(text: String, key_id: &str, key_secret: &Secret) -> String {
+    let secret = key_secret.expose();
+    if secret.is_empty() {
+        return text;
+    }
+    let pair = format!("{key_id}:{secret}");
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&pair);
+    let unpadded = encoded.trim_end_matches('=');
+    // Longest first, so a longer form is not left half-replaced.
+    [pair.as_str(), encoded.as_str(), unpadded, secret]
+        .iter()
+        .fold(text, |text, needle| text.replace(needle, "***"))
+}
+
 fn server_message(body: &[u8]) -> String {
     let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let field = |key: &str| {

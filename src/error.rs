@@ -329,11 +329,12 @@ impl fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// Getting an OAuth2 token failed.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct AuthError {
     pub(crate) status: Option<u16>,
     pub(crate) message: String,
-    pub(crate) source: Option<reqwest::Error>,
+    // Shared: callers waiting on one token request all get its failure.
+    pub(crate) source: Option<std::sync::Arc<reqwest::Error>>,
 }
 
 impl AuthError {
@@ -370,7 +371,7 @@ impl fmt::Display for AuthError {
 
 impl std::error::Error for AuthError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_ref().map(|e| e as _)
+        self.source.as_deref().map(|e| e as _)
     }
 }
 

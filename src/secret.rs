@@ -83,7 +83,8 @@ impl schemars::JsonSchema for Secret {
 
 /// A JSON copy of `value` in which every secret field (the spec's
 /// `format: password` properties, e.g. `secret` and `client_secret`) reads
-/// `***`: for printing or logging requests and webhooks.
+/// `***`, and so does the password of any URL (`https://user:***@host/`):
+/// for printing or logging requests and webhooks.
 ///
 /// ```
 /// use sinch_conversation::{redacted_json, NewWebhook, Secret};
@@ -93,6 +94,9 @@ impl schemars::JsonSchema for Secret {
 /// let shown = redacted_json(&webhook);
 /// assert_eq!(shown["secret"], "***");
 /// assert_eq!(shown["app_id"], "app");
+///
+/// let with_password = NewWebhook::new("app", "https://user:hunter2@example.com/h");
+/// assert_eq!(redacted_json(&with_password)["target"], "https://user:***@example.com/h");
 /// ```
 pub fn redacted_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     let mut json = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
@@ -112,6 +116,9 @@ fn redact(value: &mut serde_json::Value) {
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        serde_json::Value::String(text) if text.contains("://") && text.contains('@') => {
+            *text = crate::error::without_userinfo(text);
+        }
         _ => {}
     }
 }

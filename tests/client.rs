@@ -563,3 +563,102 @@ async fn retry_after_as_an_http_date_is_honoured_and_too_far_is_the_error() {
     server.script_api([past]);
     send_one(&client, "https://e.com/3").await.unwrap();
 }
+
+/// `n` creates at once on clones of `client`; their results.
+async fn concurrently(
+    client: &Client,
+    n: usize,
+) -> Vec<Result<sinch_conversation::Webhook, Error>> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { send_one(&client, &format!("https://e.com/{i}")).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
+}
+
+#[tokio::test]
+async fn callers_waiting_on_a_failed_token_fetch_share_its_failure() {
+    let (server, url) = serve().await;
+    *server.token_delay.lock().unwrap() = Duration::from_millis(300);
+    server.script_tokens([reply(500, r#"{"error":"server_error"}"#)]);
+    let results = concurrently(&oauth(&url), 100).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(Error::Auth(e)) if e.status() == Some(500)))
+    );
+    assert_eq!(server.token_calls(), 1, "one fetch for all 100 callers");
+    assert!(server.api_calls().is_empty());
+    // The next caller, after the failure, tries again.
+    *server.token_delay.lock().unwrap() = Duration::ZERO;
+    send_one(&oauth(&url), "https://e.com/later").await.unwrap();
+}
+
+#[tokio::test]
+async fn callers_waiting_on_a_token_endpoint_that_never_answers_fail_together() {
+    let (server, url) = serve().await;
+    *server.token_delay.lock().unwrap() = Duration::from_secs(30);
+    let client = Client::builder()
+        .project_id("proj")
+        .base_url(&url)
+        .auth_base_url(&url)
+        .oauth2("kid", SENTINEL)
+        .timeout(Duration::from_millis(300))
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let results = concurrently(&client, 20).await;
+    assert!(results.iter().all(|r| matches!(r, Err(Error::Auth(_)))));
+    // One timeout, not twenty in series.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.token_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_token_with_no_lifetime_serves_the_requests_waiting_for_it() {
+    let (server, url) = serve().await;
+    *server.token_delay.lock().unwrap() = Duration::from_millis(300);
+    server.script_tokens([reply(
+        200,
+        r#"{"access_token":"zero","expires_in":0,"token_type":"bearer"}"#,
+    )]);
+    let results = concurrently(&oauth(&url), 50).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(server.token_calls(), 1);
+    assert_eq!(server.api_calls().len(), 50);
+    assert!(
+        server
+            .api_calls()
+            .iter()
+            .all(|c| header(c, "authorization") == "Bearer zero")
+    );
+}
+
+#[tokio::test]
+async fn an_auth_servers_error_text_never_shows_our_credentials() {
+    let (server, url) = serve().await;
+    let encoded = base64_of(&format!("kid:{SENTINEL}"));
+    server.script_tokens([reply(
+        401,
+        &format!(
+            r#"{{"error":"invalid_client","error_description":"bad credentials kid:{SENTINEL} (Basic {encoded}) secret={SENTINEL} raw={}"}}"#,
+            encoded.trim_end_matches('=')
+        ),
+    )]);
+    let err = send_one(&oauth(&url), "https://e.com/1").await.unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(SENTINEL), "{shown}");
+    assert!(!shown.contains(encoded.trim_end_matches('=')), "{shown}");
+    assert!(shown.contains("bad credentials"), "{shown}");
+}

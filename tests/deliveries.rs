@@ -337,3 +337,22 @@ async fn the_receive_callbacks_example_verifies_stand_in_deliveries() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn a_password_in_a_target_url_is_not_recorded() {
+    let sinch = sinch_conversation::mock::MockServer::start().await.unwrap();
+    let webhook: sinch_conversation::Webhook = serde_json::from_value(serde_json::json!({
+        "app_id": "app",
+        "target": "http://user:hunter2@127.0.0.1:9/hook",
+        "target_type": "HTTP",
+        "triggers": ["MESSAGE_INBOUND"],
+    }))
+    .unwrap();
+    sinch.seed_webhook(webhook);
+    let deliveries = sinch
+        .deliver_event("app", "MESSAGE_INBOUND", serde_json::json!({}))
+        .await;
+    let shown = format!("{deliveries:?} {:?}", sinch.deliveries());
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert_eq!(deliveries[0].target, "http://user:***@127.0.0.1:9/hook");
+}

@@ -97,7 +97,8 @@ async fn deliver_one(shared: &Shared, webhook: Webhook, body: axum::body::Bytes)
     let target = webhook.target.to_string();
     let mut delivery = Delivery {
         webhook_id: webhook.id.clone().unwrap_or_default(),
-        target: target.clone(),
+        // Shown in logs and `Debug`: no password.
+        target: crate::error::without_userinfo(&target),
         signed: webhook.secret.is_some(),
         outcome: DeliveryOutcome::Skipped(String::new()),
     };
