@@ -80,6 +80,28 @@ impl Auth {
     }
 }
 
+/// The largest token answer read (a token answer is a few KiB at most).
+const MAX_TOKEN_ANSWER: usize = 64 * 1024;
+
+/// The body, or `Err(None)` when it is longer than `limit` (not read
+/// further), or the transport error.
+async fn read_at_most(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, Option<reqwest::Error>> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Some)? {
+        if body.len() + chunk.len() > limit {
+            return Err(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// The longest a token is cached, whatever `expires_in` says.
 const MAX_CACHE: Duration = Duration::from_secs(24 * 3600);
 
@@ -240,13 +262,15 @@ impl TokenSource {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                let body = response.bytes().await.map_err(|e| {
-                    auth_error(
-                        Some(status.as_u16()),
-                        "reading the answer failed".into(),
-                        Some(e),
-                    )
-                })?;
+                let body = read_at_most(response, MAX_TOKEN_ANSWER)
+                    .await
+                    .map_err(|e| {
+                        let message = match &e {
+                            Some(_) => "reading the answer failed".to_owned(),
+                            None => format!("the answer is larger than {MAX_TOKEN_ANSWER} bytes"),
+                        };
+                        auth_error(Some(status.as_u16()), message, e)
+                    })?;
                 if !status.is_success() {
                     // The server's text may echo what it was sent.
                     let message = scrub(server_message(&body), &self.key_id, &self.key_secret);

@@ -100,6 +100,7 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) auth: Auth,
     pub(crate) retry: RetryPolicy,
+    pub(crate) max_answer_bytes: usize,
 }
 
 impl fmt::Debug for Client {
@@ -173,6 +174,7 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     http: Option<reqwest::Client>,
+    max_answer_bytes: Option<usize>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -322,6 +324,16 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest answer the client reads, in bytes (default 1 MiB: a
+    /// webhook is at most a few KiB, a list of five a few times that).
+    /// A larger answer is [`Error::AnswerTooLarge`] and is not read, so a
+    /// misbehaving server or proxy cannot make the client buffer
+    /// without bound.
+    pub fn max_answer_bytes(mut self, limit: usize) -> Self {
+        self.max_answer_bytes = Some(limit);
+        self
+    }
+
     /// Checks the configuration and builds the client. Does no I/O.
     pub fn build(self) -> Result<Client, Error> {
         let config =
@@ -395,10 +407,14 @@ impl ClientBuilder {
                 http,
                 auth,
                 retry,
+                max_answer_bytes: self.max_answer_bytes.unwrap_or(DEFAULT_MAX_ANSWER_BYTES),
             }),
         })
     }
 }
+
+/// 1 MiB.
+const DEFAULT_MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
 fn checked_url(setting: &str, url: &str) -> Result<String, Error> {
     match url::Url::parse(url) {

@@ -40,6 +40,10 @@ pub enum Error {
     Transport(TransportError),
     /// A 2xx answer whose body is not what the spec describes.
     Decode(DecodeError),
+    /// An answer larger than the client reads
+    /// ([`ClientBuilder::max_answer_bytes`](crate::ClientBuilder::max_answer_bytes),
+    /// 1 MiB by default). Its body was not read.
+    AnswerTooLarge(AnswerTooLarge),
 }
 
 impl Error {
@@ -53,7 +57,10 @@ impl Error {
             Error::Api(e) => e.is_retryable(),
             Error::Auth(e) => e.is_retryable(),
             Error::Transport(_) => true,
-            Error::Config(_) | Error::Validation(_) | Error::Decode(_) => false,
+            Error::Config(_)
+            | Error::Validation(_)
+            | Error::Decode(_)
+            | Error::AnswerTooLarge(_) => false,
         }
     }
 
@@ -63,6 +70,7 @@ impl Error {
             Error::Api(e) => Some(e.status),
             Error::Auth(e) => e.status,
             Error::Decode(e) => Some(e.status),
+            Error::AnswerTooLarge(e) => Some(e.status),
             _ => None,
         }
     }
@@ -77,6 +85,7 @@ impl fmt::Display for Error {
             Error::Auth(e) => write!(f, "{e}"),
             Error::Transport(e) => write!(f, "{e}"),
             Error::Decode(e) => write!(f, "{e}"),
+            Error::AnswerTooLarge(e) => write!(f, "{e}"),
         }
     }
 }
@@ -90,6 +99,7 @@ impl std::error::Error for Error {
             Error::Auth(e) => Some(e),
             Error::Transport(e) => Some(e),
             Error::Decode(e) => Some(e),
+            Error::AnswerTooLarge(e) => Some(e),
         }
     }
 }
@@ -128,6 +138,43 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// An answer larger than the client reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerTooLarge {
+    pub(crate) status: u16,
+    pub(crate) limit: usize,
+    pub(crate) length: Option<u64>,
+}
+
+impl AnswerTooLarge {
+    /// The answer's HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The most the client reads, in bytes.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The answer's `Content-Length`, when it sent one.
+    pub fn length(&self) -> Option<u64> {
+        self.length
+    }
+}
+
+impl fmt::Display for AnswerTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the answer (status {}) is larger than the {} bytes the client reads", self.status, self.limit)?;
+        if let Some(length) = self.length {
+            write!(f, " (Content-Length: {length})")?;
+        }
+        f.write_str("; it was not read")
+    }
+}
+
+impl std::error::Error for AnswerTooLarge {}
 
 /// How much of a raw error body is kept.
 pub(crate) const BODY_LIMIT: usize = 2048;

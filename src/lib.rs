@@ -20,7 +20,8 @@ pub mod validate;
 
 pub use client::{Client, ClientBuilder, Region, env};
 pub use error::{
-    ApiError, AuthError, ConfigError, DecodeError, Error, ErrorDetail, TransportError,
+    AnswerTooLarge, ApiError, AuthError, ConfigError, DecodeError, Error, ErrorDetail,
+    TransportError,
 };
 pub use generated::enums::{TokenRequestType, WebhookTargetType, WebhookTrigger};
 pub use generated::spec;

@@ -120,7 +120,7 @@ impl Client {
             let api = generated::Client::new_with_client(
                 &inner.base_url,
                 inner.http.clone(),
-                RequestContext::new(authorization, &span),
+                RequestContext::new(authorization, &span, inner.max_answer_bytes),
             );
             // The body is borrowed, so a retry resends it without a copy.
             let error = match operation.send(&api, &inner.project_id).await {

@@ -5,7 +5,7 @@ use std::sync::{Mutex, PoisonError};
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
-use crate::error::{ApiError, DecodeError, Error, TransportError};
+use crate::error::{AnswerTooLarge, ApiError, DecodeError, Error, TransportError};
 use crate::generated;
 use crate::types::ErrorResponse;
 use crate::validate::{Rule, ValidationErrors, Violation};
@@ -30,12 +30,16 @@ pub struct RequestContext {
     state: Mutex<State>,
     /// The request's `sinch.request` span, to record the path sent.
     span: tracing::Span,
+    /// The largest answer read, in bytes.
+    max_answer_bytes: usize,
 }
 
 #[derive(Debug, Clone, Default)]
 struct State {
     authorization: Option<HeaderValue>,
     seen: Option<Seen>,
+    /// Set by `exec` when the answer was larger than `max_answer_bytes`.
+    too_large: Option<AnswerTooLarge>,
 }
 
 // The generated client derives `Clone`; a clone carries the state so far.
@@ -44,19 +48,40 @@ impl Clone for RequestContext {
         Self {
             state: Mutex::new(self.lock().clone()),
             span: self.span.clone(),
+            max_answer_bytes: self.max_answer_bytes,
         }
     }
 }
 
 impl RequestContext {
-    pub(crate) fn new(authorization: HeaderValue, span: &tracing::Span) -> Self {
+    pub(crate) fn new(
+        authorization: HeaderValue,
+        span: &tracing::Span,
+        max_answer_bytes: usize,
+    ) -> Self {
         Self {
             state: Mutex::new(State {
                 authorization: Some(authorization),
                 seen: None,
+                too_large: None,
             }),
             span: span.clone(),
+            max_answer_bytes,
         }
+    }
+
+    /// Records that the answer was too large; an empty answer with the same
+    /// status stands in for it (the generated code then fails to decode it,
+    /// and [`convert`] reports this instead).
+    fn too_large(&self, status: reqwest::StatusCode, length: Option<u64>) -> reqwest::Response {
+        self.lock().too_large = Some(AnswerTooLarge {
+            status: status.as_u16(),
+            limit: self.max_answer_bytes,
+            length,
+        });
+        let mut stand_in = http::Response::new(Vec::<u8>::new());
+        *stand_in.status_mut() = status;
+        reqwest::Response::from(stand_in)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -87,6 +112,37 @@ impl ClientHooks<RequestContext> for generated::Client {
             headers.insert(AUTHORIZATION, authorization);
         }
         Ok(())
+    }
+
+    /// Sends the request and reads at most `max_answer_bytes` of the
+    /// answer: a declared `Content-Length` over it is refused before
+    /// reading; a body without one is read up to the limit.
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut response = self.client.execute(request).await?;
+        let limit = self.inner.max_answer_bytes;
+        match response.content_length() {
+            Some(length) if length <= limit as u64 => Ok(response),
+            Some(length) => Ok(self.inner.too_large(response.status(), Some(length))),
+            None => {
+                // Rare (Sinch sends a length): read it here, within the limit.
+                let mut body = Vec::new();
+                while let Some(chunk) = response.chunk().await? {
+                    if body.len() + chunk.len() > limit {
+                        return Ok(self.inner.too_large(response.status(), None));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                let mut read = http::Response::new(body);
+                *read.status_mut() = response.status();
+                *read.version_mut() = response.version();
+                *read.headers_mut() = response.headers().clone();
+                Ok(reqwest::Response::from(read))
+            }
+        }
     }
 
     async fn post<E>(
@@ -157,6 +213,9 @@ pub(crate) async fn convert<T: serde::de::DeserializeOwned>(
     context: &RequestContext,
 ) -> Result<T, Error> {
     use progenitor_client::Error as P;
+    if let Some(too_large) = context.lock().too_large.take() {
+        return Err(Error::AnswerTooLarge(too_large));
+    }
     Err(match error {
         P::ErrorResponse(value) => {
             let status = value.status().as_u16();

@@ -464,7 +464,7 @@ impl MockServer {
         state.clear_webhooks();
         state.log.clear();
         state.faults.clear();
-        state.tokens.clear();
+        state.clear_tokens();
         state.deliveries.clear();
     }
 }

@@ -15,6 +15,35 @@ use crate::types::Webhook;
 /// cut to it): 10 years.
 pub(crate) const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
+/// About how many bytes of webhooks are kept (64 MiB); beyond it the oldest
+/// apps are forgotten. With the 64 KiB body limit a webhook can be large,
+/// so a count of apps alone does not bound memory.
+pub(crate) const STORED_BYTES_CAPACITY: usize = 64 * 1024 * 1024;
+/// Tokens kept; issuing one more forgets the oldest (O(1)).
+pub(crate) const TOKEN_CAPACITY: usize = 20_000;
+
+/// What a webhook takes in memory, roughly: its strings plus a fixed part.
+fn stored_size(webhook: &Webhook) -> usize {
+    let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let cc = webhook.client_credentials.as_ref().map_or(0, |cc| {
+        cc.client_id.len()
+            + cc.client_secret.expose().len()
+            + cc.endpoint.len()
+            + cc.scope.as_ref().map_or(0, |s| s.len())
+            + cc.response_type.as_ref().map_or(0, |s| s.len())
+            + 64
+    });
+    256 + text(&webhook.app_id)
+        + text(&webhook.id)
+        + webhook.target.len()
+        + webhook.secret.as_ref().map_or(0, |s| s.expose().len())
+        + webhook.triggers.iter().map(|t| t.as_str().len() + 32).sum::<usize>()
+        + cc
+        // The index's copy of the id and the app key.
+        + 2 * text(&webhook.id)
+        + text(&webhook.app_id)
+}
+
 /// At most this many webhooks per app, as Sinch enforces.
 pub(crate) const MAX_WEBHOOKS_PER_APP: usize = 5;
 /// Request-log entries kept; older ones are dropped so memory stays flat.
@@ -52,6 +81,10 @@ pub(crate) struct State {
     app_order: VecDeque<AppKey>,
     /// Where each webhook id lives.
     ids: HashMap<String, AppKey>,
+    /// About how many bytes the webhooks kept take.
+    stored_bytes: usize,
+    /// Issued tokens in the order they were issued, for eviction.
+    token_order: VecDeque<String>,
     pub(crate) tokens: HashMap<String, SystemTime>,
     pub(crate) log: VecDeque<LoggedRequest>,
     pub(crate) faults: VecDeque<Fault>,
@@ -73,26 +106,53 @@ impl State {
         let key = (project_id.to_owned(), app_id.to_owned());
         if !self.apps.contains_key(&key) {
             while self.app_order.len() >= APP_CAPACITY {
-                if let Some(oldest) = self.app_order.pop_front()
-                    && let Some(gone) = self.apps.remove(&oldest)
-                {
-                    for webhook in gone {
-                        self.ids.remove(webhook.id.as_deref().unwrap_or_default());
-                    }
-                }
+                self.forget_oldest_app();
             }
             self.app_order.push_back(key.clone());
         }
         self.apps.entry(key).or_default()
     }
 
-    /// Stores a new webhook (which has an id) at the end of its app's list.
+    /// Forgets the app that first got a webhook longest ago.
+    fn forget_oldest_app(&mut self) {
+        if let Some(oldest) = self.app_order.pop_front()
+            && let Some(gone) = self.apps.remove(&oldest)
+        {
+            for webhook in gone {
+                self.stored_bytes -= stored_size(&webhook);
+                self.ids.remove(webhook.id.as_deref().unwrap_or_default());
+            }
+        }
+    }
+
+    /// Stores a new webhook (which has an id) at the end of its app's list,
+    /// then forgets the oldest apps while the webhooks kept take more than
+    /// [`STORED_BYTES_CAPACITY`].
     pub(crate) fn insert(&mut self, project_id: &str, webhook: Webhook) {
         let app_id = webhook.app_id.clone().unwrap_or_default();
         let id = webhook.id.clone().unwrap_or_default();
+        self.stored_bytes += stored_size(&webhook);
         self.app_mut(project_id, &app_id).push(webhook);
         self.ids
             .insert(id, (project_id.to_owned(), app_id.to_owned()));
+        // The newest app is last in the order, so it stays.
+        while self.stored_bytes > STORED_BYTES_CAPACITY && self.app_order.len() > 1 {
+            self.forget_oldest_app();
+        }
+    }
+
+    /// Replaces webhook `id` of the project (same id and app).
+    pub(crate) fn replace(&mut self, project_id: &str, webhook: Webhook) -> bool {
+        let id = webhook.id.clone().unwrap_or_default();
+        let Some((key, position)) = self.locate(project_id, &id) else {
+            return false;
+        };
+        let Some(slot) = self.apps.get_mut(&key).and_then(|app| app.get_mut(position)) else {
+            return false;
+        };
+        self.stored_bytes = self.stored_bytes - stored_size(slot) + stored_size(&webhook);
+        *slot = webhook;
+        true
     }
 
     /// The webhooks of an app (none for an unknown one).
@@ -132,27 +192,25 @@ impl State {
         self.apps.get(&key)?.get(position)
     }
 
-    /// The app of webhook `id` and the webhook, to change it in place.
-    pub(crate) fn get_mut(
-        &mut self,
-        project_id: &str,
-        id: &str,
-    ) -> Option<(&mut Vec<Webhook>, usize)> {
-        let (key, position) = self.locate(project_id, id)?;
-        Some((self.apps.get_mut(&key)?, position))
-    }
-
     /// Deletes webhook `id` of the project; its app's slot is free again.
     pub(crate) fn remove(&mut self, project_id: &str, id: &str) -> Option<Webhook> {
         let (key, position) = self.locate(project_id, id)?;
         self.ids.remove(id);
-        Some(self.apps.get_mut(&key)?.remove(position))
+        let webhook = self.apps.get_mut(&key)?.remove(position);
+        self.stored_bytes -= stored_size(&webhook);
+        Some(webhook)
     }
 
     pub(crate) fn clear_webhooks(&mut self) {
         self.apps.clear();
         self.app_order.clear();
         self.ids.clear();
+        self.stored_bytes = 0;
+    }
+
+    pub(crate) fn clear_tokens(&mut self) {
+        self.tokens.clear();
+        self.token_order.clear();
     }
 
     pub(crate) fn record(&mut self, entry: LoggedRequest) {
@@ -186,12 +244,14 @@ impl State {
         );
         let signature = b64.encode(fastrand_bytes());
         let token = format!("{header}.{payload}.{signature}");
-        // Tokens are never forgotten by expiry alone; cap the map instead.
-        if self.tokens.len() >= LOG_CAPACITY {
-            let now = SystemTime::now();
-            self.tokens.retain(|_, exp| *exp > now);
+        // A bounded store: issuing forgets the oldest token, O(1).
+        while self.token_order.len() >= TOKEN_CAPACITY {
+            if let Some(oldest) = self.token_order.pop_front() {
+                self.tokens.remove(&oldest);
+            }
         }
         self.tokens.insert(token.clone(), expires);
+        self.token_order.push_back(token.clone());
         let expires_in = expires.duration_since(now).map_or(0, |d| d.as_secs());
         (token, expires_in)
     }
@@ -290,6 +350,50 @@ mod tests {
         // An existing app does not evict anything.
         state.app_mut("p", "app-3");
         assert_eq!(state.apps.len(), APP_CAPACITY);
+    }
+
+    #[test]
+    fn webhooks_kept_are_capped_by_bytes_not_only_by_apps() {
+        let mut state = State::default();
+        let mut large = webhook("app-0");
+        large.secret = Some("s".repeat(60_000).into());
+        let per_webhook = stored_size(&large);
+        let apps = 2 * STORED_BYTES_CAPACITY / per_webhook;
+        for i in 0..apps {
+            let mut w = large.clone();
+            w.app_id = Some(format!("app-{i}"));
+            w.id = Some(new_id());
+            state.insert("p", w);
+            assert!(state.stored_bytes <= STORED_BYTES_CAPACITY + per_webhook);
+        }
+        assert!(state.apps.len() < apps / 2 + 1, "{} apps kept", state.apps.len());
+        // The newest stays; the oldest went, with its index entries.
+        assert!(!state.app("p", &format!("app-{}", apps - 1)).is_empty());
+        assert!(state.app("p", "app-0").is_empty());
+        assert_eq!(state.ids.len(), state.apps.values().map(Vec::len).sum::<usize>());
+        // Removing and replacing keep the count right.
+        let last = state.app("p", &format!("app-{}", apps - 1))[0].clone();
+        let before = state.stored_bytes;
+        let mut smaller = last.clone();
+        smaller.secret = None;
+        assert!(state.replace("p", smaller.clone()));
+        assert_eq!(state.stored_bytes, before - 60_000);
+        state.remove("p", smaller.id.as_deref().unwrap());
+        assert_eq!(state.stored_bytes, before - 60_000 - stored_size(&smaller));
+    }
+
+    #[test]
+    fn the_token_store_is_bounded_and_forgets_the_oldest() {
+        let mut state = State::new(Duration::from_secs(3600));
+        let (first, _) = state.issue_token("kid");
+        let mut last = String::new();
+        for _ in 0..TOKEN_CAPACITY + 10 {
+            last = state.issue_token("kid").0;
+        }
+        assert_eq!(state.tokens.len(), TOKEN_CAPACITY);
+        assert_eq!(state.token_order.len(), TOKEN_CAPACITY);
+        assert!(!state.tokens.contains_key(&first));
+        assert!(state.tokens.contains_key(&last));
     }
 
     #[test]

@@ -68,18 +68,18 @@ pub(crate) async fn update_webhook(
     };
     let updated = stored_webhook(request, webhook_id.clone());
     let mut state = shared.lock();
-    // Looked up again: it may have been deleted while the lock was released.
-    let Some((app, position)) = state.get_mut(&project_id, &webhook_id) else {
-        return unknown_webhook(&webhook_id);
-    };
-    let duplicate = app
+    let app_id = updated.app_id.as_deref().unwrap_or_default();
+    let duplicate = state
+        .app(&project_id, app_id)
         .iter()
-        .enumerate()
-        .any(|(i, w)| i != position && w.target == updated.target);
+        .any(|w| w.id != updated.id && w.target == updated.target);
     if duplicate {
         return duplicate_target();
     }
-    app[position] = updated.clone();
+    // False when it was deleted while the lock was released.
+    if !state.replace(&project_id, updated.clone()) {
+        return unknown_webhook(&webhook_id);
+    }
     drop(state);
     axum::Json(updated).into_response()
 }
