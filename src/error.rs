@@ -166,7 +166,11 @@ impl AnswerTooLarge {
 
 impl fmt::Display for AnswerTooLarge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the answer (status {}) is larger than the {} bytes the client reads", self.status, self.limit)?;
+        write!(
+            f,
+            "the answer (status {}) is larger than the {} bytes the client reads",
+            self.status, self.limit
+        )?;
         if let Some(length) = self.length {
             write!(f, " (Content-Length: {length})")?;
         }

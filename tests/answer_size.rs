@@ -17,7 +17,8 @@ const BIG: usize = 2 * 1024 * 1024;
 async fn big_answers(status: u16, size: usize, chunked: bool) -> String {
     let app = axum::Router::new().fallback(move || async move {
         let body = if chunked {
-            let chunks = (0..size / 4096).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b' '; 4096])));
+            let chunks =
+                (0..size / 4096).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b' '; 4096])));
             Body::from_stream(stream_of(chunks))
         } else {
             Body::from(vec![b' '; size])
@@ -73,7 +74,14 @@ async fn answers_beyond_the_limit_are_refused_with_or_without_a_length() {
 #[tokio::test]
 async fn the_limit_is_configurable_and_answers_within_it_are_read() {
     let (server, url) = serve().await;
-    server.script_api([reply(200, &format!("{}{}", " ".repeat(10_000), r#"{"target":"https://e.com/h"}"#))]);
+    server.script_api([reply(
+        200,
+        &format!(
+            "{}{}",
+            " ".repeat(10_000),
+            r#"{"target":"https://e.com/h"}"#
+        ),
+    )]);
     let small = Client::builder()
         .project_id("proj")
         .base_url(&url)
@@ -81,8 +89,18 @@ async fn the_limit_is_configurable_and_answers_within_it_are_read() {
         .max_answer_bytes(1000)
         .build()
         .unwrap();
-    assert!(matches!(small.get_webhook("W1").await, Err(Error::AnswerTooLarge(_))));
-    server.script_api([reply(200, &format!("{}{}", " ".repeat(10_000), r#"{"target":"https://e.com/h"}"#))]);
+    assert!(matches!(
+        small.get_webhook("W1").await,
+        Err(Error::AnswerTooLarge(_))
+    ));
+    server.script_api([reply(
+        200,
+        &format!(
+            "{}{}",
+            " ".repeat(10_000),
+            r#"{"target":"https://e.com/h"}"#
+        ),
+    )]);
     let webhook = basic(&url).get_webhook("W1").await.unwrap();
     assert_eq!(webhook.target.as_str(), "https://e.com/h");
 }

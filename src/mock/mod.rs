@@ -42,6 +42,7 @@
 //! # Ok(()) }
 //! ```
 mod deliver;
+mod listen;
 mod routes;
 mod server;
 mod state;
@@ -134,6 +135,9 @@ pub struct MockServerBuilder {
     delivery_timeout: Duration,
     allow_external_deliveries: bool,
     on_request: Option<OnRequest>,
+    header_timeout: Duration,
+    body_timeout: Duration,
+    max_connections: usize,
 }
 
 impl std::fmt::Debug for MockServerBuilder {
@@ -162,6 +166,9 @@ impl Default for MockServerBuilder {
             delivery_timeout: Duration::from_secs(5),
             allow_external_deliveries: false,
             on_request: None,
+            header_timeout: listen::HEADER_TIMEOUT,
+            body_timeout: listen::BODY_TIMEOUT,
+            max_connections: listen::MAX_CONNECTIONS,
         }
     }
 }
@@ -236,6 +243,26 @@ impl MockServerBuilder {
         self
     }
 
+    /// Time a connection has to send a request's headers, also the longest
+    /// it may sit idle between requests (default 10 s): slow or idle
+    /// clients cannot hold connections.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
+    /// Time a request has to send its body (default 10 s); later is a 408.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// Connections served at once (default 512); more wait to be accepted.
+    pub fn max_connections(mut self, limit: usize) -> Self {
+        self.max_connections = limit;
+        self
+    }
+
     /// Called after every request with its log entry (e.g. to print it).
     pub fn on_request(mut self, hook: impl Fn(&LoggedRequest) + Send + Sync + 'static) -> Self {
         self.on_request = Some(Arc::new(hook));
@@ -262,21 +289,19 @@ impl MockServerBuilder {
             key_id: self.key_id,
             key_secret: self.key_secret,
             max_body_bytes: self.max_body_bytes,
+            body_timeout: self.body_timeout,
             allow_external_deliveries: self.allow_external_deliveries,
             http,
             state: Mutex::new(state::State::new(self.token_lifetime)),
             on_request: self.on_request,
         });
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let app = server::router(shared.clone());
-        tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::warn!(error = %e, "the Sinch stand-in stopped");
-            }
-        });
+        let limits = listen::Limits {
+            header_timeout: self.header_timeout,
+            max_connections: self.max_connections,
+        };
+        tokio::spawn(listen::serve(listener, app, limits, stopped));
         Ok(MockServer {
             base_url: format!("http://{addr}"),
             addr,
@@ -291,7 +316,7 @@ pub struct MockServer {
     base_url: String,
     addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 impl std::fmt::Debug for MockServer {
@@ -307,7 +332,7 @@ impl std::fmt::Debug for MockServer {
 impl Drop for MockServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
     }
 }

@@ -147,7 +147,11 @@ impl State {
         let Some((key, position)) = self.locate(project_id, &id) else {
             return false;
         };
-        let Some(slot) = self.apps.get_mut(&key).and_then(|app| app.get_mut(position)) else {
+        let Some(slot) = self
+            .apps
+            .get_mut(&key)
+            .and_then(|app| app.get_mut(position))
+        else {
             return false;
         };
         self.stored_bytes = self.stored_bytes - stored_size(slot) + stored_size(&webhook);
@@ -366,11 +370,18 @@ mod tests {
             state.insert("p", w);
             assert!(state.stored_bytes <= STORED_BYTES_CAPACITY + per_webhook);
         }
-        assert!(state.apps.len() < apps / 2 + 1, "{} apps kept", state.apps.len());
+        assert!(
+            state.apps.len() < apps / 2 + 1,
+            "{} apps kept",
+            state.apps.len()
+        );
         // The newest stays; the oldest went, with its index entries.
         assert!(!state.app("p", &format!("app-{}", apps - 1)).is_empty());
         assert!(state.app("p", "app-0").is_empty());
-        assert_eq!(state.ids.len(), state.apps.values().map(Vec::len).sum::<usize>());
+        assert_eq!(
+            state.ids.len(),
+            state.apps.values().map(Vec::len).sum::<usize>()
+        );
         // Removing and replacing keep the count right.
         let last = state.app("p", &format!("app-{}", apps - 1))[0].clone();
         let before = state.stored_bytes;

@@ -76,20 +76,27 @@ pub(crate) async fn json_body<T: DeserializeOwned>(
     })
 }
 
-/// The whole body, or 413 in Sinch's format beyond the size limit.
+/// The whole body, or 413 in Sinch's format beyond the size limit, or 408
+/// when it takes longer than the body timeout.
 pub(crate) async fn limited_body(shared: &Shared, body: Body) -> Result<Bytes, Response> {
-    axum::body::to_bytes(body, shared.max_body_bytes)
-        .await
-        .map_err(|_| {
-            sinch_error(
-                413,
-                format!(
-                    "Invalid request: the body is larger than {} bytes",
-                    shared.max_body_bytes
-                ),
-                vec![],
-            )
-        })
+    let read = axum::body::to_bytes(body, shared.max_body_bytes);
+    let Ok(read) = tokio::time::timeout(shared.body_timeout, read).await else {
+        return Err(sinch_error(
+            408,
+            "Invalid request: the body was not received in time",
+            vec![],
+        ));
+    };
+    read.map_err(|_| {
+        sinch_error(
+            413,
+            format!(
+                "Invalid request: the body is larger than {} bytes",
+                shared.max_body_bytes
+            ),
+            vec![],
+        )
+    })
 }
 
 /// 400 listing the violations, as Sinch's `INVALID_ARGUMENT`: at most
