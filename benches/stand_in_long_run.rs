@@ -59,7 +59,10 @@ async fn one(n: u64, client: &Client, http: &reqwest::Client, server: &MockServe
             let target = format!("https://example.com/{n}/{}", "t".repeat(700));
             let created = client
                 .create_webhook(app, target)
-                .triggers([WebhookTrigger::MessageInbound, WebhookTrigger::MessageDelivery])
+                .triggers([
+                    WebhookTrigger::MessageInbound,
+                    WebhookTrigger::MessageDelivery,
+                ])
                 .secret("s".repeat(40_000))
                 .client_credentials(
                     NewClientCredentials::new(
@@ -81,7 +84,10 @@ async fn one(n: u64, client: &Client, http: &reqwest::Client, server: &MockServe
         4 => {
             let _ = http
                 .post(format!("{}/oauth2/token", server.base_url()))
-                .basic_auth(MockServer::DEFAULT_KEY_ID, Some(MockServer::DEFAULT_KEY_SECRET))
+                .basic_auth(
+                    MockServer::DEFAULT_KEY_ID,
+                    Some(MockServer::DEFAULT_KEY_SECRET),
+                )
                 .form(&[("grant_type", "client_credentials")])
                 .send()
                 .await;

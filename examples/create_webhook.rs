@@ -126,3 +126,38 @@ async fn main() -> ExitCode {
         Err(e) => support::failed(&e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn argument() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "--app-id",
+                "--target",
+                "--trigger",
+                "--secret",
+                "--dry-run",
+                "-h",
+                "--help"
+            ])
+            .prop_map(str::to_owned),
+            "\\PC{0,24}",
+        ]
+    }
+
+    proptest! {
+        /// Any command line parses or is refused with a message; never a
+        /// panic. `PROPTEST_CASES=100000 cargo test --release --all-features
+        /// --example create_webhook` for the long run.
+        #[test]
+        fn any_command_line_parses_or_is_refused(args in prop::collection::vec(argument(), 0..8)) {
+            match parse(args.into_iter()) {
+                Ok(_) => {}
+                Err(message) => prop_assert!(!message.is_empty()),
+            }
+        }
+    }
+}

@@ -58,7 +58,11 @@ async fn idle_and_slow_header_connections_are_closed() {
     if !closed {
         let (_, _) = until_closed(&mut slow).await;
     }
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -88,6 +92,10 @@ async fn idle_connections_filling_the_limit_do_not_block_real_requests_for_long(
     let listed = tokio::time::timeout(Duration::from_secs(5), client.list_webhooks("a")).await;
     assert!(matches!(listed, Ok(Ok(_))), "{listed:?}");
     // Served once the idle ones timed out (300 ms each round of 4).
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     drop(idle);
 }

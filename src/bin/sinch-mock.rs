@@ -198,3 +198,74 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn argument() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "--addr",
+                "--project-id",
+                "--key-id",
+                "--key-secret",
+                "--token-lifetime-secs",
+                "-h",
+                "--help"
+            ])
+            .prop_map(str::to_owned),
+            "\\PC{0,24}",
+            "[0-9]{1,25}",
+            Just("127.0.0.1:0".to_owned()),
+        ]
+    }
+
+    #[test]
+    fn flags_are_read_and_bad_values_named() {
+        let args = |a: &[&str]| parse(a.iter().map(|s| s.to_string()));
+        let parsed = args(&[
+            "--addr",
+            "127.0.0.1:9",
+            "--token-lifetime-secs",
+            "18446744073709551615",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(parsed.addr.port(), 9);
+        assert_eq!(parsed.token_lifetime, u64::MAX);
+        assert!(args(&["--help"]).unwrap().is_none());
+        assert!(
+            args(&["--addr"])
+                .err()
+                .unwrap_or_default()
+                .contains("--addr")
+        );
+        assert!(
+            args(&["--token-lifetime-secs", "-1"])
+                .err()
+                .unwrap_or_default()
+                .contains("--token-lifetime-secs")
+        );
+        assert!(
+            args(&["--nope"])
+                .err()
+                .unwrap_or_default()
+                .contains("--nope")
+        );
+    }
+
+    proptest! {
+        /// Any command line parses or is refused with a message; never a
+        /// panic. `PROPTEST_CASES=100000 cargo test --release --all-features
+        /// --bin sinch-mock` for the long run.
+        #[test]
+        fn any_command_line_parses_or_is_refused(args in prop::collection::vec(argument(), 0..8)) {
+            match parse(args.into_iter()) {
+                Ok(_) => {}
+                Err(message) => prop_assert!(!message.is_empty()),
+            }
+        }
+    }
+}

@@ -24,7 +24,7 @@ pub struct Recorded {
     pub body: Bytes,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
