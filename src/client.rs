@@ -532,6 +532,9 @@ mod tests {
             "credentials"
         );
         assert_eq!(setting(full().project_id("a/b")), "project_id");
+        // `..` would change the request path (`/v1/projects/../webhooks`).
+        assert_eq!(setting(full().project_id("..")), "project_id");
+        assert_eq!(setting(full().project_id("a\\b")), "project_id");
         assert_eq!(setting(full().base_url("not a url")), "base_url");
         assert_eq!(
             setting(full().base_url("https://user:pw@proxy.example.com")),
