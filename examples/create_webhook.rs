@@ -32,31 +32,10 @@ Without SINCH_PROJECT_ID, SINCH_KEY_ID, SINCH_KEY_SECRET and SINCH_CONVERSATION_
 in the environment, it runs against an embedded local stand-in for Sinch.
 ";
 
-#[derive(Default)]
-struct Args {
-    app_id: Option<String>,
-    target: Option<String>,
-    triggers: Vec<String>,
-    secret: Option<String>,
-    dry_run: bool,
-}
+#[path = "support/create_args.rs"]
+mod args;
 
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut parsed = Args::default();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--dry-run" => parsed.dry_run = true,
-            "--app-id" => parsed.app_id = Some(value()?),
-            "--target" => parsed.target = Some(value()?),
-            "--trigger" => parsed.triggers.push(value()?),
-            "--secret" => parsed.secret = Some(value()?),
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
-    Ok(Some(parsed))
-}
+use args::parse;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -124,40 +103,5 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => support::failed(&e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn argument() -> impl Strategy<Value = String> {
-        prop_oneof![
-            prop::sample::select(vec![
-                "--app-id",
-                "--target",
-                "--trigger",
-                "--secret",
-                "--dry-run",
-                "-h",
-                "--help"
-            ])
-            .prop_map(str::to_owned),
-            "\\PC{0,24}",
-        ]
-    }
-
-    proptest! {
-        /// Any command line parses or is refused with a message; never a
-        /// panic. `PROPTEST_CASES=100000 cargo test --release --all-features
-        /// --example create_webhook` for the long run.
-        #[test]
-        fn any_command_line_parses_or_is_refused(args in prop::collection::vec(argument(), 0..8)) {
-            match parse(args.into_iter()) {
-                Ok(_) => {}
-                Err(message) => prop_assert!(!message.is_empty()),
-            }
-        }
     }
 }

@@ -12,10 +12,14 @@
 //! PROPTEST_CASES=100000 cargo test --release --all-features --test fuzz
 //! ```
 //!
-//! (`sinch-mock`'s and the examples' argument parsers have their own
-//! property tests next to them.)
+//! (`sinch-mock`'s argument parser has its own property test next to it,
+//! in `src/bin/sinch-mock.rs`.)
 
 mod common;
+#[path = "../examples/support/create_args.rs"]
+mod create_args;
+#[path = "../examples/support/webhooks_args.rs"]
+mod webhooks_args;
 
 use std::sync::OnceLock;
 
@@ -301,5 +305,25 @@ proptest! {
             prop_assert_eq!(error["error"]["code"].as_u64(), Some(u64::from(status)));
         }
         w.stand_in.reset();
+    }
+
+    /// The examples' command lines: parsed or refused with a message.
+    #[test]
+    fn the_examples_survive_any_command_line(
+        args in prop::collection::vec(prop_oneof![
+            prop::sample::select(vec![
+                "create", "list", "get", "update", "delete", "--app-id", "--id", "--target",
+                "--trigger", "--secret", "--clear-secret", "--target-type", "--dry-run", "-h",
+                "--help",
+            ]).prop_map(str::to_owned),
+            "\\PC{0,24}",
+        ], 0..8),
+    ) {
+        if let Err(message) = create_args::parse(args.clone().into_iter()) {
+            prop_assert!(!message.is_empty());
+        }
+        if let Err(message) = webhooks_args::parse(args.into_iter()) {
+            prop_assert!(!message.is_empty());
+        }
     }
 }
