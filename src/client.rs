@@ -101,6 +101,7 @@ pub(crate) struct Inner {
     pub(crate) auth: Auth,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_answer_bytes: usize,
+    pub(crate) recover_creates: bool,
 }
 
 impl fmt::Debug for Client {
@@ -175,6 +176,7 @@ pub struct ClientBuilder {
     retry: Option<RetryPolicy>,
     http: Option<reqwest::Client>,
     max_answer_bytes: Option<usize>,
+    keep_ambiguous_create_errors: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -334,6 +336,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether a create that failed after it may have reached Sinch (a 5xx,
+    /// a timeout, a connection lost after sending) looks at the app's
+    /// webhooks for one matching what was sent, and returns it (default
+    /// `true`). Nothing is sent twice either way; with `false` the error is
+    /// returned as it is.
+    pub fn recover_ambiguous_creates(mut self, recover: bool) -> Self {
+        self.keep_ambiguous_create_errors = !recover;
+        self
+    }
+
     /// Checks the configuration and builds the client. Does no I/O.
     pub fn build(self) -> Result<Client, Error> {
         let config =
@@ -408,6 +420,7 @@ impl ClientBuilder {
                 auth,
                 retry,
                 max_answer_bytes: self.max_answer_bytes.unwrap_or(DEFAULT_MAX_ANSWER_BYTES),
+                recover_creates: !self.keep_ambiguous_create_errors,
             }),
         })
     }

@@ -82,7 +82,17 @@ pub(crate) trait Operation: Send + Sync {
     fn settled_by(_error: &Error) -> Option<Self::Output> {
         None
     }
+
+    /// After a final failure that may have been applied (a 5xx, a timeout,
+    /// a lost connection), a look at Sinch's state that may find the
+    /// result (a create's webhook); `None` to return the error.
+    fn recover<'c>(&'c self, _client: &'c Client) -> Option<Recovery<'c, Self::Output>> {
+        None
+    }
 }
+
+/// A look at Sinch's state after an ambiguous failure: the result, if found.
+pub(crate) type Recovery<'c, T> = Pin<Box<dyn Future<Output = Option<T>> + Send + 'c>>;
 
 impl Client {
     /// Runs `operation`: validation errors return at once (nothing sent);
@@ -148,7 +158,21 @@ impl Client {
                     retries += 1;
                     tokio::time::sleep(wait).await;
                 }
-                Next::Fail => break Err(error),
+                Next::Fail => {
+                    // Cold: only after a failure that may have been applied.
+                    if may_have_been_applied(&error)
+                        && let Some(recovery) = operation.recover(self)
+                        && let Some(output) = recovery.await
+                    {
+                        span.in_scope(|| {
+                            tracing::info!(
+                                "recovered the result after an ambiguous failure: {error}"
+                            )
+                        });
+                        break Ok(output);
+                    }
+                    break Err(error);
+                }
             }
         };
         if let Some(started) = started {

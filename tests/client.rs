@@ -477,7 +477,11 @@ async fn a_timeout_after_sending_is_not_resent() {
         matches!(&err, Error::Transport(t) if t.is_timeout()),
         "{err:?}"
     );
-    assert_eq!(server.api_calls().len(), 1);
+    // One POST, then one look at the app's webhooks (which finds none like
+    // it, so the timeout is the answer); never a second POST.
+    let methods: Vec<String> = server.api_calls().into_iter().map(|c| c.method).collect();
+    assert_eq!(methods, ["POST", "GET"]);
+    assert_eq!(server.api_calls()[1].path, "/v1/projects/p/apps/A/webhooks");
 }
 
 #[tokio::test]

@@ -112,6 +112,12 @@ impl<'a> CreateWebhook<'a> {
     }
 
     /// Validates, then sends. Nothing is sent if validation fails.
+    ///
+    /// If the create fails after it may have reached Sinch (a 5xx, a
+    /// timeout, a connection lost after sending), the app's webhooks are
+    /// listed and one exactly like this request is returned as the result
+    /// (see [`ClientBuilder::recover_ambiguous_creates`](crate::ClientBuilder::recover_ambiguous_creates));
+    /// otherwise the original error. The POST is never sent twice.
     //
     // Not an `async fn`: the request future is returned as is rather than
     // wrapped in (and copied into) one more state machine.
@@ -121,7 +127,7 @@ impl<'a> CreateWebhook<'a> {
 }
 
 /// The validated request, sent by the shared path.
-struct Create(CreateWebhookRequest);
+pub(super) struct Create(pub(super) CreateWebhookRequest);
 
 impl Operation for Create {
     // Every success counts toward the 5-per-app limit.
@@ -131,5 +137,19 @@ impl Operation for Create {
 
     fn send<'c>(&'c self, api: &'c Api, project: &'c str) -> Attempt<'c, Webhook> {
         Box::pin(api.create_webhook(project, &self.0))
+    }
+
+    /// The create may have reached Sinch: if the app has a webhook exactly
+    /// like the one sent, that is the result. Never a second POST.
+    fn recover<'c>(&'c self, client: &'c Client) -> Option<Recovery<'c, Webhook>> {
+        if !client.inner().recover_creates {
+            return None;
+        }
+        Some(Box::pin(async move {
+            let existing = client.list_webhooks(&self.0.app_id).await.ok()?;
+            existing
+                .into_iter()
+                .find(|w| super::compare::differences(w, &self.0).is_empty())
+        }))
     }
 }

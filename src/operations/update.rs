@@ -147,7 +147,7 @@ impl<'a> UpdateWebhook<'a> {
 }
 
 /// The validated update, sent by the shared path.
-struct Update(UpdateWebhookRequest);
+pub(super) struct Update(pub(super) UpdateWebhookRequest);
 
 impl Operation for Update {
     // A masked update sets absolute values: repeating it changes nothing more.

@@ -152,16 +152,21 @@ pub fn fast_retry() -> RetryPolicy {
         .max_delay(Duration::from_secs(2))
 }
 
+/// A Basic-auth client for the scripted server. Ambiguous creates are not
+/// looked up afterwards (a list would take the next scripted answer); that
+/// recovery is tested against the stand-in (`tests/provisioning.rs`).
 pub fn basic(url: &str) -> Client {
     Client::builder()
         .project_id("proj")
         .base_url(url)
         .basic_auth("kid", SENTINEL)
         .retry(fast_retry())
+        .recover_ambiguous_creates(false)
         .build()
         .unwrap()
 }
 
+/// The same with OAuth2 against the scripted server's token route.
 pub fn oauth(url: &str) -> Client {
     Client::builder()
         .project_id("proj")
@@ -169,6 +174,7 @@ pub fn oauth(url: &str) -> Client {
         .auth_base_url(url)
         .oauth2("kid", SENTINEL)
         .retry(fast_retry())
+        .recover_ambiguous_creates(false)
         .build()
         .unwrap()
 }
