@@ -102,6 +102,8 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryPolicy,
     pub(crate) max_answer_bytes: usize,
     pub(crate) recover_creates: bool,
+    /// Shared by clones: one budget for the whole client.
+    pub(crate) rate_limit: Option<governor::DefaultDirectRateLimiter>,
 }
 
 impl fmt::Debug for Client {
@@ -111,6 +113,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.inner.base_url)
             .field("auth", &self.inner.auth)
             .field("retry", &self.inner.retry)
+            .field("rate_limit", &self.inner.rate_limit.is_some())
             .finish()
     }
 }
@@ -177,6 +180,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     max_answer_bytes: Option<usize>,
     keep_ambiguous_create_errors: bool,
+    rate_limit: Option<std::num::NonZeroU32>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -346,6 +350,32 @@ impl ClientBuilder {
         self
     }
 
+    /// Limits the API requests of this client and all its clones to
+    /// `per_second` (retries included; token requests go to the auth server
+    /// and are not counted), waiting rather than sending more. Off by
+    /// default. Sinch allows [`SINCH_RATE_LIMIT`](Self::SINCH_RATE_LIMIT)
+    /// (800) requests a second per project, and answers 429 beyond it.
+    /// Bursts are at most a tenth of a second's worth. Zero turns it off.
+    ///
+    /// ```
+    /// use sinch_conversation::{Client, ClientBuilder, Region};
+    ///
+    /// let client = Client::builder()
+    ///     .project_id("p")
+    ///     .region(Region::Eu)
+    ///     .oauth2("k", "s")
+    ///     .rate_limit(ClientBuilder::SINCH_RATE_LIMIT)
+    ///     .build()?;
+    /// # Ok::<(), sinch_conversation::Error>(())
+    /// ```
+    pub fn rate_limit(mut self, per_second: u32) -> Self {
+        self.rate_limit = std::num::NonZeroU32::new(per_second);
+        self
+    }
+
+    /// Requests per second Sinch allows per project (800).
+    pub const SINCH_RATE_LIMIT: u32 = crate::rate::SINCH_REQUESTS_PER_SECOND;
+
     /// Checks the configuration and builds the client. Does no I/O.
     pub fn build(self) -> Result<Client, Error> {
         let config =
@@ -421,6 +451,7 @@ impl ClientBuilder {
                 retry,
                 max_answer_bytes: self.max_answer_bytes.unwrap_or(DEFAULT_MAX_ANSWER_BYTES),
                 recover_creates: !self.keep_ambiguous_create_errors,
+                rate_limit: self.rate_limit.map(crate::rate::limiter),
             }),
         })
     }

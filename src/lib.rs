@@ -11,6 +11,7 @@ mod generated;
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
 mod operations;
+mod rate;
 mod request;
 mod retry;
 mod secret;

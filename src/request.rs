@@ -123,6 +123,10 @@ impl Client {
         // Whether an earlier attempt may have been applied by Sinch.
         let mut maybe_applied = false;
         let result = loop {
+            if let Some(limiter) = &inner.rate_limit {
+                // Boxed: only limited clients pay for the wait's state.
+                Box::pin(crate::rate::acquire(limiter)).await;
+            }
             let (authorization, token) = match inner.auth.header().instrument(span.clone()).await {
                 Ok(header) => header,
                 Err(error) => break Err(error),

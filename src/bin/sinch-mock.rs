@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --features mock --bin sinch-mock -- --addr 127.0.0.1:8787 \
-//!     [--project-id P --key-id K --key-secret S --token-lifetime-secs N]
+//!     [--project-id P --key-id K --key-secret S --token-lifetime-secs N --rate-limit N]
 //! ```
 //!
 //! Prints the base URL as its first line on stdout, then one line per request
@@ -33,6 +33,8 @@ Options:
   --key-id ID                 access key id it accepts (default mock-key-id)
   --key-secret SECRET         access key secret it accepts (default mock-key-secret)
   --token-lifetime-secs N     OAuth2 token lifetime (default 3600)
+  --rate-limit N              API requests per second per project, 429 beyond
+                              (default off; Sinch's is 800)
   -h, --help                  this text
 
 Admin: POST /_mock/projects/{project_id}/apps/{app_id}/events
@@ -46,6 +48,7 @@ struct Args {
     key_id: String,
     key_secret: String,
     token_lifetime: u64,
+    rate_limit: u32,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -55,6 +58,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         key_id: MockServer::DEFAULT_KEY_ID.to_owned(),
         key_secret: MockServer::DEFAULT_KEY_SECRET.to_owned(),
         token_lifetime: 3600,
+        rate_limit: 0,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -74,6 +78,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
                 parsed.token_lifetime = value
                     .parse()
                     .map_err(|e| format!("--token-lifetime-secs {value:?}: {e}"))?
+            }
+            "--rate-limit" => {
+                parsed.rate_limit = value
+                    .parse()
+                    .map_err(|e| format!("--rate-limit {value:?}: {e}"))?
             }
             other => return Err(format!("unknown option {other}")),
         }
@@ -169,6 +178,7 @@ fn main() -> ExitCode {
             .project_id(&args.project_id)
             .key(&args.key_id, args.key_secret)
             .token_lifetime(Duration::from_secs(args.token_lifetime))
+            .rate_limit(args.rate_limit)
             .on_request(log)
             .start()
             .await;
@@ -212,6 +222,7 @@ mod tests {
                 "--key-id",
                 "--key-secret",
                 "--token-lifetime-secs",
+                "--rate-limit",
                 "-h",
                 "--help"
             ])

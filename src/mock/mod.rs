@@ -138,6 +138,7 @@ pub struct MockServerBuilder {
     header_timeout: Duration,
     body_timeout: Duration,
     max_connections: usize,
+    rate_limit: Option<std::num::NonZeroU32>,
 }
 
 impl std::fmt::Debug for MockServerBuilder {
@@ -169,6 +170,7 @@ impl Default for MockServerBuilder {
             header_timeout: listen::HEADER_TIMEOUT,
             body_timeout: listen::BODY_TIMEOUT,
             max_connections: listen::MAX_CONNECTIONS,
+            rate_limit: None,
         }
     }
 }
@@ -263,6 +265,14 @@ impl MockServerBuilder {
         self
     }
 
+    /// Enforces Sinch's per-project rate limit: more than `per_second` API
+    /// requests a second to one project get 429 with `Retry-After`, in
+    /// Sinch's error format. Off by default (0 turns it off); Sinch's is 800.
+    pub fn rate_limit(mut self, per_second: u32) -> Self {
+        self.rate_limit = std::num::NonZeroU32::new(per_second);
+        self
+    }
+
     /// Called after every request with its log entry (e.g. to print it).
     pub fn on_request(mut self, hook: impl Fn(&LoggedRequest) + Send + Sync + 'static) -> Self {
         self.on_request = Some(Arc::new(hook));
@@ -283,7 +293,23 @@ impl MockServerBuilder {
             .user_agent(concat!("sinch-mock/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(std::io::Error::other)?;
+        let rate_limits = self
+            .rate_limit
+            .map(|per_second| {
+                std::iter::once(&self.project_id)
+                    .chain(&self.other_projects)
+                    .map(|project| {
+                        let quota = governor::Quota::per_second(per_second);
+                        (
+                            project.clone(),
+                            governor::DefaultDirectRateLimiter::direct(quota),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let shared = Arc::new(Shared {
+            rate_limits,
             project_id: self.project_id,
             other_projects: self.other_projects,
             key_id: self.key_id,

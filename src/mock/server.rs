@@ -24,6 +24,8 @@ pub(crate) struct Shared {
     pub(crate) project_id: String,
     /// More projects the key is valid for.
     pub(crate) other_projects: Vec<String>,
+    /// Per project, when a rate limit is set.
+    pub(crate) rate_limits: std::collections::HashMap<String, governor::DefaultDirectRateLimiter>,
     pub(crate) key_id: String,
     pub(crate) key_secret: Secret,
     pub(crate) max_body_bytes: usize,

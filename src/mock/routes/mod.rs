@@ -43,6 +43,23 @@ pub(crate) fn authorize(
             vec![],
         ));
     }
+    if let Some(limiter) = shared.rate_limits.get(project_id)
+        && let Err(not_until) = limiter.check()
+    {
+        use governor::clock::Clock as _;
+        let wait = not_until.wait_time_from(limiter.clock().now());
+        // Whole seconds, rounded up: at least 1.
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut response = sinch_error(
+            429,
+            "Quota exceeded: too many requests per second for this project",
+            vec![],
+        );
+        if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.max(1).to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Err(response);
+    }
     Ok(())
 }
 
