@@ -44,6 +44,9 @@ pub enum Error {
     /// ([`ClientBuilder::max_answer_bytes`](crate::ClientBuilder::max_answer_bytes),
     /// 1 MiB by default). Its body was not read.
     AnswerTooLarge(AnswerTooLarge),
+    /// A step of [`Client::sync_webhooks`](crate::Client::sync_webhooks)
+    /// failed: which steps were applied, which failed, which were not.
+    Sync(Box<crate::SyncError>),
 }
 
 impl Error {
@@ -57,6 +60,7 @@ impl Error {
             Error::Api(e) => e.is_retryable(),
             Error::Auth(e) => e.is_retryable(),
             Error::Transport(_) => true,
+            Error::Sync(e) => e.error().is_retryable(),
             Error::Config(_)
             | Error::Validation(_)
             | Error::Decode(_)
@@ -71,6 +75,7 @@ impl Error {
             Error::Auth(e) => e.status,
             Error::Decode(e) => Some(e.status),
             Error::AnswerTooLarge(e) => Some(e.status),
+            Error::Sync(e) => e.error().status(),
             _ => None,
         }
     }
@@ -86,6 +91,7 @@ impl fmt::Display for Error {
             Error::Transport(e) => write!(f, "{e}"),
             Error::Decode(e) => write!(f, "{e}"),
             Error::AnswerTooLarge(e) => write!(f, "{e}"),
+            Error::Sync(e) => write!(f, "{e}"),
         }
     }
 }
@@ -100,6 +106,7 @@ impl std::error::Error for Error {
             Error::Transport(e) => Some(e),
             Error::Decode(e) => Some(e),
             Error::AnswerTooLarge(e) => Some(e),
+            Error::Sync(e) => Some(e.as_ref()),
         }
     }
 }

@@ -250,6 +250,15 @@ pub enum Rule {
     EmptySecret,
     /// An update that changes nothing: set at least one field.
     NothingToUpdate,
+    /// More webhooks than an app can have.
+    TooManyWebhooks {
+        /// The limit.
+        max: usize,
+        /// How many were given.
+        actual: usize,
+    },
+    /// A target already given for another webhook of the same app.
+    DuplicateTarget,
     /// Anything else the generated types refused.
     Invalid(String),
 }
@@ -292,6 +301,13 @@ impl fmt::Display for Rule {
             }
             Rule::EmptySecret => f.write_str(
                 "must not be empty: anyone can forge a signature keyed with an empty secret; omit it (or clear it) instead",
+            ),
+            Rule::TooManyWebhooks { max, actual } => write!(
+                f,
+                "{actual} webhooks, but an app can have at most {max}"
+            ),
+            Rule::DuplicateTarget => f.write_str(
+                "the same target as an earlier webhook: an app cannot have two webhooks with one target",
             ),
             Rule::NothingToUpdate => f.write_str(
                 "nothing to update: set or clear at least one field (the update mask would be empty)",

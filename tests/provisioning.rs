@@ -1,11 +1,11 @@
-//! `ensure_webhook` and the recovery of ambiguous creates, against the
-//! stand-in and its fault injection.
+//! `ensure_webhook`, `sync_webhooks` and the recovery of ambiguous creates,
+//! against the stand-in and its fault injection.
 
 use std::time::Duration;
 
 use sinch_conversation::mock::{Fault, MockServer};
 use sinch_conversation::{
-    Client, Ensured, Error, NewClientCredentials, RetryPolicy, WebhookTrigger,
+    Client, Ensured, Error, NewClientCredentials, NewWebhook, RetryPolicy, SyncStep, WebhookTrigger,
 };
 
 async fn start() -> (MockServer, Client) {
@@ -217,4 +217,180 @@ async fn recovery_can_be_turned_off() {
         1,
         "it was created all the same"
     );
+}
+
+fn desired(target: &str, triggers: &[WebhookTrigger]) -> NewWebhook {
+    let mut webhook = NewWebhook::new("", target);
+    webhook.triggers = triggers.to_vec();
+    webhook
+}
+
+fn seed(server: &MockServer, target: &str, trigger: &str) {
+    server.seed_webhook(
+        serde_json::from_value(serde_json::json!({
+            "app_id": "app", "target": target, "target_type": "HTTP", "triggers": [trigger],
+        }))
+        .unwrap(),
+    );
+}
+
+#[tokio::test]
+async fn sync_plans_deletes_then_updates_then_creates_and_a_dry_run_changes_nothing() {
+    let (server, client) = start().await;
+    seed(&server, "https://e.com/a", "MESSAGE_INBOUND");
+    seed(&server, "https://e.com/b", "MESSAGE_INBOUND");
+    seed(&server, "https://e.com/c", "MESSAGE_INBOUND");
+    let wanted = [
+        desired("https://e.com/d", &[WebhookTrigger::MessageInbound]),
+        desired("https://e.com/b", &[WebhookTrigger::MessageDelivery]),
+        desired("https://e.com/a", &[WebhookTrigger::MessageInbound]),
+    ];
+    let c_id = server.webhooks("app")[2].id.clone().unwrap();
+    let b_id = server.webhooks("app")[1].id.clone().unwrap();
+    let sync = client.sync_webhooks("app", wanted.clone());
+    let plan = sync.plan().await.unwrap();
+    assert_eq!(
+        plan.steps(),
+        [
+            SyncStep::Delete {
+                id: c_id,
+                target: "https://e.com/c".into()
+            },
+            SyncStep::Update {
+                id: b_id,
+                target: "https://e.com/b".into(),
+                fields: vec!["triggers".into()]
+            },
+            SyncStep::Create {
+                target: "https://e.com/d".into()
+            },
+        ]
+    );
+    assert_eq!(
+        api_requests(&server),
+        [("GET".to_owned(), None)],
+        "the dry run only lists"
+    );
+
+    let report = sync.send().await.unwrap();
+    assert_eq!(report.applied(), plan.steps());
+    let targets: Vec<String> = report
+        .webhooks()
+        .iter()
+        .map(|w| w.target.to_string())
+        .collect();
+    assert_eq!(
+        targets,
+        ["https://e.com/d", "https://e.com/b", "https://e.com/a"]
+    );
+    assert_eq!(server.webhooks("app").len(), 3);
+
+    server.clear_requests();
+    let again = client.sync_webhooks("app", wanted).send().await.unwrap();
+    assert!(again.applied().is_empty());
+    assert_eq!(
+        api_requests(&server),
+        [("GET".to_owned(), None)],
+        "nothing to change"
+    );
+}
+
+#[tokio::test]
+async fn sync_never_crosses_the_five_per_app_limit() {
+    let (server, client) = start().await;
+    for i in 0..5 {
+        seed(&server, &format!("https://e.com/old{i}"), "MESSAGE_INBOUND");
+    }
+    let wanted: Vec<NewWebhook> = std::iter::once("https://e.com/old0".to_owned())
+        .chain((0..4).map(|i| format!("https://e.com/new{i}")))
+        .map(|t| desired(&t, &[WebhookTrigger::MessageInbound]))
+        .collect();
+    let report = client.sync_webhooks("app", wanted).send().await.unwrap();
+    assert_eq!(report.applied().len(), 8, "4 deletes, then 4 creates");
+    assert_eq!(server.webhooks("app").len(), 5);
+}
+
+#[tokio::test]
+async fn a_desired_set_that_can_never_be_valid_is_refused_before_any_call() {
+    let (server, client) = start().await;
+    let mut wanted: Vec<NewWebhook> = (0..6)
+        .map(|i| {
+            desired(
+                &format!("https://e.com/{i}"),
+                &[WebhookTrigger::MessageInbound],
+            )
+        })
+        .collect();
+    wanted[3].target = "https://e.com/1".into();
+    wanted[5].target = "ftp://e.com".into();
+    let err = client
+        .sync_webhooks("app", wanted)
+        .plan()
+        .await
+        .unwrap_err();
+    let Error::Validation(v) = &err else {
+        panic!("{err:?}")
+    };
+    let paths: Vec<&str> = v.violations().iter().map(|v| v.path()).collect();
+    assert_eq!(
+        paths,
+        ["webhooks", "webhooks[3].target", "webhooks[5].target"]
+    );
+    assert!(api_requests(&server).is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_step_reports_what_was_applied_and_what_was_not() {
+    let (server, client) = start().await;
+    seed(&server, "https://e.com/x", "MESSAGE_INBOUND");
+    let wanted = [
+        desired("https://e.com/y", &[WebhookTrigger::MessageInbound]),
+        desired("https://e.com/z", &[WebhookTrigger::MessageInbound]),
+    ];
+    let x_id = server.webhooks("app")[0].id.clone().unwrap();
+    // The sync's requests: the list and the delete pass, the first create
+    // gets a 400.
+    server.fail_next(2, Fault::Delay(Duration::ZERO));
+    server.fail_next(
+        1,
+        Fault::Status {
+            status: 400,
+            retry_after: None,
+        },
+    );
+    let err = client
+        .sync_webhooks("app", wanted)
+        .send()
+        .await
+        .unwrap_err();
+    let Error::Sync(sync) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        sync.applied(),
+        [SyncStep::Delete {
+            id: x_id,
+            target: "https://e.com/x".into()
+        }]
+    );
+    assert_eq!(
+        sync.failed(),
+        &SyncStep::Create {
+            target: "https://e.com/y".into()
+        }
+    );
+    assert_eq!(
+        sync.not_applied(),
+        [SyncStep::Create {
+            target: "https://e.com/z".into()
+        }]
+    );
+    assert_eq!(err.status(), Some(400));
+    let shown = err.to_string();
+    assert!(
+        shown.contains("applied before it: [delete")
+            && shown.contains("not applied: [create https://e.com/z]"),
+        "{shown}"
+    );
+    assert!(server.webhooks("app").is_empty());
 }

@@ -3,6 +3,7 @@
 //! webhook.
 use crate::generated::spec;
 use crate::types::{ClientCredentials, CreateWebhookRequest, Webhook};
+use crate::validate::{NewWebhook, WebhookChanges};
 use crate::{TokenRequestType, WebhookTargetType, WebhookTrigger};
 
 /// The fields (as update-mask names, sorted) in which `existing` differs
@@ -41,6 +42,24 @@ pub(crate) fn differences(existing: &Webhook, desired: &CreateWebhookRequest) ->
         fields.push("triggers");
     }
     fields
+}
+
+/// The update that makes a webhook's `fields` what `wanted` says (the
+/// target is the identity: never changed).
+pub(crate) fn changes_for(fields: &[&str], wanted: &NewWebhook) -> WebhookChanges {
+    let mut changes = WebhookChanges::default();
+    for field in fields {
+        match *field {
+            "client_credentials" => {
+                changes.client_credentials = Some(wanted.client_credentials.clone())
+            }
+            "secret" => changes.secret = Some(wanted.secret.clone()),
+            "target_type" => changes.target_type = wanted.target_type.clone(),
+            "triggers" => changes.triggers = Some(wanted.triggers.clone()),
+            _ => {}
+        }
+    }
+    changes
 }
 
 fn same_credentials(a: Option<&ClientCredentials>, b: Option<&ClientCredentials>) -> bool {

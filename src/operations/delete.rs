@@ -20,7 +20,7 @@ impl Client {
     }
 }
 
-struct Delete<'a>(&'a str);
+pub(super) struct Delete<'a>(pub(super) &'a str);
 
 impl Operation for Delete<'_> {
     const INFO: Info = Info::new("delete_webhook", "DELETE", Resend::Idempotent);

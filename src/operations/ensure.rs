@@ -1,11 +1,11 @@
 //! Make sure an app has a webhook for a target, as described: list the
 //! app's webhooks, then create it, update only what differs, or leave it.
-use super::compare::differences;
+use super::compare::{changes_for, differences};
 use super::create::Create;
 use super::prelude::*;
 use crate::secret::Secret;
 use crate::types::Webhook;
-use crate::validate::{NewClientCredentials, NewWebhook, ValidationErrors, WebhookChanges};
+use crate::validate::{NewClientCredentials, NewWebhook, ValidationErrors};
 use crate::{WebhookTargetType, WebhookTrigger};
 
 impl Client {
@@ -156,20 +156,7 @@ impl EnsureWebhook<'_> {
         let Some(id) = current.id.clone().filter(|_| !fields.is_empty()) else {
             return Ok(Ensured::Unchanged(current));
         };
-        let wanted = self.webhook;
-        let mut changes = WebhookChanges::default();
-        for field in &fields {
-            match *field {
-                "client_credentials" => {
-                    changes.client_credentials = Some(wanted.client_credentials.clone())
-                }
-                "secret" => changes.secret = Some(wanted.secret.clone()),
-                "target_type" => changes.target_type = wanted.target_type.clone(),
-                "triggers" => changes.triggers = Some(wanted.triggers.clone()),
-                // The target is the identity: found by it, never changed.
-                _ => {}
-            }
-        }
+        let changes = changes_for(&fields, &self.webhook);
         let webhook = client
             .execute(changes.validate(&id).map(super::update::Update))
             .await?;

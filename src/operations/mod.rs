@@ -8,10 +8,12 @@ mod delete;
 mod ensure;
 mod get;
 mod list;
+mod sync;
 mod update;
 
 pub use create::CreateWebhook;
 pub use ensure::{EnsureWebhook, Ensured};
+pub use sync::{SyncError, SyncPlan, SyncReport, SyncStep, SyncWebhooks};
 pub use update::UpdateWebhook;
 
 /// What every operation file uses.
