@@ -27,8 +27,8 @@ pub use error::{
 pub use generated::enums::{TokenRequestType, WebhookTargetType, WebhookTrigger};
 pub use generated::spec;
 pub use operations::{
-    CreateWebhook, EnsureWebhook, Ensured, SyncError, SyncPlan, SyncReport, SyncStep, SyncWebhooks,
-    UpdateWebhook,
+    AppOutcome, CreateWebhook, EnsureWebhook, Ensured, SyncError, SyncPlan, SyncReport, SyncStep,
+    SyncWebhooks, UpdateWebhook,
 };
 pub use retry::RetryPolicy;
 pub use secret::{Secret, redacted_json};

@@ -394,3 +394,63 @@ async fn a_failed_step_reports_what_was_applied_and_what_was_not() {
     );
     assert!(server.webhooks("app").is_empty());
 }
+
+#[tokio::test]
+async fn many_apps_each_get_an_outcome_and_one_failure_stops_none_of_the_others() {
+    let (server, client) = start().await;
+    let apps: Vec<(String, Vec<NewWebhook>)> = (0..30)
+        .map(|i| {
+            let app = format!("tenant-{i}");
+            let mut wanted = vec![desired(
+                &format!("https://e.com/{app}"),
+                &[WebhookTrigger::MessageInbound],
+            )];
+            if i == 7 {
+                // Can never be valid: the same target twice.
+                wanted.push(wanted[0].clone());
+            }
+            (app, wanted)
+        })
+        .collect();
+    let mut seen = Vec::new();
+    let outcomes = client
+        .sync_many(apps, 4, |outcome| seen.push(outcome.app_id.clone()))
+        .await;
+    assert_eq!(outcomes.len(), 30);
+    assert_eq!(seen.len(), 30);
+    for (i, outcome) in outcomes.iter().enumerate() {
+        assert_eq!(outcome.app_id, format!("tenant-{i}"), "in the order given");
+        assert_eq!(outcome.result.is_ok(), i != 7, "{i}: {:?}", outcome.result);
+    }
+    assert!(matches!(&outcomes[7].result, Err(Error::Validation(_))));
+    assert_eq!(
+        server.all_webhooks().values().map(Vec::len).sum::<usize>(),
+        29
+    );
+    // Again: nothing to change anywhere.
+    let again: Vec<(String, Vec<NewWebhook>)> = (0..30)
+        .filter(|i| *i != 7)
+        .map(|i| {
+            let app = format!("tenant-{i}");
+            (
+                app.clone(),
+                vec![desired(
+                    &format!("https://e.com/{app}"),
+                    &[WebhookTrigger::MessageInbound],
+                )],
+            )
+        })
+        .collect();
+    server.clear_requests();
+    let outcomes = client.sync_many(again, 8, |_| {}).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.result.as_ref().is_ok_and(|r| r.applied().is_empty()))
+    );
+    assert!(
+        api_requests(&server)
+            .iter()
+            .all(|(method, _)| method == "GET")
+    );
+}

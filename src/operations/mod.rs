@@ -8,11 +8,13 @@ mod delete;
 mod ensure;
 mod get;
 mod list;
+mod many;
 mod sync;
 mod update;
 
 pub use create::CreateWebhook;
 pub use ensure::{EnsureWebhook, Ensured};
+pub use many::AppOutcome;
 pub use sync::{SyncError, SyncPlan, SyncReport, SyncStep, SyncWebhooks};
 pub use update::UpdateWebhook;
 
