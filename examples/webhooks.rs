@@ -1,5 +1,6 @@
-//! Every webhook operation from the command line: create, list, get, update
-//! and delete. Prints the JSON answer with secrets as `***`.
+//! Every webhook operation from the command line: create, list, get, update,
+//! delete, and ensure / sync (make sure a webhook, or an app's whole set, is
+//! as described). Prints the JSON answer with secrets as `***`.
 //!
 //! With no configuration it runs against the embedded Sinch stand-in, seeded
 //! with one webhook (`demo-webhook` of app `demo-app`) so that every command
@@ -20,12 +21,14 @@ mod support;
 use std::process::ExitCode;
 
 use sinch_conversation::types::Webhook;
-use sinch_conversation::{Client, Error, WebhookTargetType, WebhookTrigger};
+use sinch_conversation::{
+    Client, Ensured, Error, NewWebhook, SyncStep, WebhookTargetType, WebhookTrigger,
+};
 
 const HELP: &str = "\
 webhooks: manage Sinch Conversation API webhooks
 
-Usage: webhooks <create|list|get|update|delete> [options]
+Usage: webhooks <create|list|get|update|delete|ensure|sync> [options]
 
   create  --app-id ID --target URL [--trigger NAME]... [--secret S] [--target-type T]
   list    --app-id ID
@@ -33,6 +36,10 @@ Usage: webhooks <create|list|get|update|delete> [options]
   update  --id ID [--target URL] [--trigger NAME]... [--secret S | --clear-secret]
           [--target-type T]        (only what is given changes)
   delete  --id ID
+  ensure  --app-id ID --target URL [--trigger NAME]... [--secret S] [--target-type T]
+          (create it, update what differs, or nothing)
+  sync    --app-id ID --file webhooks.toml
+          (make the app's webhooks exactly the file's; --dry-run prints the plan)
 
 Options:
   --app-id ID       the Conversation app (default: demo-app)
@@ -42,6 +49,8 @@ Options:
   --secret S        secret Sinch signs callbacks with
   --clear-secret    update: remove the secret
   --target-type T   HTTP or DISMISS
+  --file PATH       sync: a TOML file of [[webhook]] tables (target, triggers,
+                    and optionally secret, target_type, client_credentials)
   --dry-run         validate and print what would be sent, send nothing
   -h, --help        this text
 
@@ -150,6 +159,65 @@ async fn run(client: &Client, args: &Args) -> Result<ExitCode, Error> {
             }
             done(&request.send().await?)
         }
+        "ensure" => {
+            let mut request = client.ensure_webhook(
+                args.app_id(),
+                args.target
+                    .as_deref()
+                    .unwrap_or("https://example.com/sinch/callbacks"),
+            );
+            request = if args.triggers.is_empty() {
+                request.triggers([
+                    WebhookTrigger::MessageInbound,
+                    WebhookTrigger::MessageDelivery,
+                ])
+            } else {
+                request.triggers(args.triggers())
+            };
+            if let Some(secret) = &args.secret {
+                request = request.secret(secret.as_str());
+            }
+            if let Some(kind) = &args.target_type {
+                request = request.target_type(WebhookTargetType::from(kind.as_str()));
+            }
+            if args.dry_run {
+                return Ok(dry_run(client, "ensure", "webhooks", &request.build()?));
+            }
+            let (outcome, fields, webhook) = match request.send().await? {
+                Ensured::Created(w) => ("created", vec![], w),
+                Ensured::Updated { webhook, fields } => ("updated", fields, webhook),
+                Ensured::Unchanged(w) => ("unchanged", vec![], w),
+                other => ("done", vec![], other.into_webhook()),
+            };
+            done(&serde_json::json!({
+                "outcome": outcome,
+                "fields": fields,
+                "webhook": sinch_conversation::redacted_json(&webhook),
+            }))
+        }
+        "sync" => {
+            let desired = match read_file(args.file.as_deref().unwrap_or_default()) {
+                Ok(desired) => desired,
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let sync = client.sync_webhooks(args.app_id(), desired);
+            let steps = |steps: &[SyncStep]| -> Vec<String> {
+                steps.iter().map(ToString::to_string).collect()
+            };
+            if args.dry_run {
+                let plan = sync.plan().await?;
+                done(&serde_json::json!({ "plan": steps(plan.steps()) }))
+            } else {
+                let report = sync.send().await?;
+                done(&serde_json::json!({
+                    "applied": steps(report.applied()),
+                    "webhooks": report.webhooks(),
+                }))
+            }
+        }
         "list" if args.dry_run => {
             sinch_conversation::validate::check_id("app_id", args.app_id())?;
             let path = format!("apps/{}/webhooks", args.app_id());
@@ -199,6 +267,26 @@ async fn run(client: &Client, args: &Args) -> Result<ExitCode, Error> {
             done(&request.send().await?)
         }
     }
+}
+
+/// The desired webhooks of a sync file: `[[webhook]]` tables with the
+/// create fields; `target_type` is `HTTP` unless given.
+fn read_file(path: &str) -> Result<Vec<NewWebhook>, String> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(default)]
+        webhook: Vec<NewWebhook>,
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let file: File = toml::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+    Ok(file
+        .webhook
+        .into_iter()
+        .map(|mut webhook| {
+            webhook.target_type.get_or_insert(WebhookTargetType::Http);
+            webhook
+        })
+        .collect())
 }
 
 /// Prints the body (if any) and what would have been sent.

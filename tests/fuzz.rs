@@ -312,7 +312,7 @@ proptest! {
     fn the_examples_survive_any_command_line(
         args in prop::collection::vec(prop_oneof![
             prop::sample::select(vec![
-                "create", "list", "get", "update", "delete", "--app-id", "--id", "--target",
+                "create", "list", "get", "update", "delete", "ensure", "sync", "--file", "--app-id", "--id", "--target",
                 "--trigger", "--secret", "--clear-secret", "--target-type", "--dry-run", "-h",
                 "--help",
             ]).prop_map(str::to_owned),

@@ -223,3 +223,81 @@ async fn the_sinch_variables_point_it_at_another_api() {
     let gone = run(with_env(&["get", "--id", &id])).await;
     assert_eq!(gone.code, Some(1));
 }
+
+#[tokio::test]
+async fn ensure_and_sync_from_the_command_line() {
+    let ensure = run(example(&[
+        "ensure",
+        "--target",
+        "https://example.com/sinch/demo",
+        "--trigger",
+        "MESSAGE_INBOUND",
+        "--secret",
+        "demo-secret",
+    ]))
+    .await;
+    assert_eq!(ensure.code, Some(0), "{}", ensure.stderr);
+    assert_eq!(
+        ensure.json["outcome"], "unchanged",
+        "the seeded webhook is already so"
+    );
+    let ensure = run(example(&[
+        "ensure",
+        "--trigger",
+        "EVENT_INBOUND",
+        "--target",
+        "https://example.com/sinch/demo",
+    ]))
+    .await;
+    assert_eq!(ensure.json["outcome"], "updated");
+    assert_eq!(
+        ensure.json["fields"],
+        serde_json::json!(["secret", "triggers"])
+    );
+
+    let dir = std::env::temp_dir().join(format!("webhooks-example-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("webhooks.toml");
+    std::fs::write(
+        &file,
+        "[[webhook]]\ntarget = \"https://example.com/in\"\ntriggers = [\"MESSAGE_INBOUND\"]\nsecret = \"TOPSECRET\"\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let plan = run(example(&["sync", "--file", path, "--dry-run"])).await;
+    assert_eq!(plan.code, Some(0), "{}", plan.stderr);
+    assert_eq!(
+        plan.json["plan"],
+        serde_json::json!([
+            "delete demo-webhook (https://example.com/sinch/demo)",
+            "create https://example.com/in"
+        ])
+    );
+    let applied = run(example(&["sync", "--file", path])).await;
+    assert_eq!(applied.code, Some(0), "{}", applied.stderr);
+    assert_eq!(applied.json["webhooks"][0]["secret"], "***");
+    assert!(!applied.stdout.contains("TOPSECRET"));
+
+    // Invalid input: no file, an unreadable one, a set that can never be valid.
+    assert_eq!(run(example(&["sync"])).await.code, Some(2));
+    assert_eq!(
+        run(example(&["sync", "--file", "/nonexistent/x.toml"]))
+            .await
+            .code,
+        Some(2)
+    );
+    std::fs::write(
+        &file,
+        "[[webhook]]\ntarget = \"https://e.com/a\"\ntriggers = [\"MESSAGE_INBOUND\"]\n\
+         [[webhook]]\ntarget = \"https://e.com/a\"\ntriggers = [\"MESSAGE_INBOUND\"]\n",
+    )
+    .unwrap();
+    let invalid = run(example(&["sync", "--file", path])).await;
+    assert_eq!(invalid.code, Some(2));
+    assert!(
+        invalid.stderr.contains("webhooks[1].target"),
+        "{}",
+        invalid.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -13,6 +13,7 @@ pub struct Args {
     pub clear_secret: bool,
     pub target_type: Option<String>,
     pub dry_run: bool,
+    pub file: Option<String>,
 }
 
 pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -29,20 +30,21 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, Str
             "--trigger" => parsed.triggers.push(value()?),
             "--secret" => parsed.secret = Some(value()?),
             "--target-type" => parsed.target_type = Some(value()?),
+            "--file" => parsed.file = Some(value()?),
             command if parsed.command.is_empty() && !command.starts_with('-') => {
                 parsed.command = command.to_owned();
             }
             other => return Err(format!("unexpected argument {other}")),
         }
     }
+    const COMMANDS: &str = "create, list, get, update, delete, ensure or sync";
     match parsed.command.as_str() {
-        "" => Err("no command: create, list, get, update or delete".to_owned()),
+        "" => Err(format!("no command: {COMMANDS}")),
         "get" | "update" | "delete" if parsed.id.is_none() => {
             Err(format!("{} needs --id", parsed.command))
         }
-        "create" | "list" | "get" | "update" | "delete" => Ok(Some(parsed)),
-        other => Err(format!(
-            "unknown command {other:?}: create, list, get, update or delete"
-        )),
+        "sync" if parsed.file.is_none() => Err("sync needs --file".to_owned()),
+        "create" | "list" | "get" | "update" | "delete" | "ensure" | "sync" => Ok(Some(parsed)),
+        other => Err(format!("unknown command {other:?}: {COMMANDS}")),
     }
 }
