@@ -117,6 +117,8 @@ pub fn run(root: &Path) -> Result<(), String> {
     let ratio = json_bench(root, "e2e_ratio")?;
     eprintln!("bench: the stand-in under load (100 000 creates)…");
     let load = json_bench(root, "stand_in_memory")?;
+    eprintln!("bench: provisioning 2 000 apps within 800 requests/s…");
+    let many = json_bench(root, "provision_many")?;
 
     let mut out = String::new();
     out.push_str(&format!("Machine: {}\n\n", machine()));
@@ -191,6 +193,28 @@ pub fn run(root: &Path) -> Result<(), String> {
         load["rss_kib_after_10k"], load["rss_kib_after_50k"], load["rss_kib_after_100k"], load["apps_kept"]
     ));
 
+    for (run, note) in [
+        (
+            "limited_first_run",
+            "client limited to 800/s; a list and a create per app",
+        ),
+        (
+            "limited_second_run",
+            "the same again: nothing to change, a list per app",
+        ),
+        (
+            "unlimited",
+            "no client limit, 2 000 other apps: 429s retried after Retry-After",
+        ),
+    ] {
+        let v = &many[run];
+        out.push_str(&format!(
+            "| provision 2 000 apps, {run} | {} s | ×{} of the ideal {} s; {} requests, {} answered 429, {} apps failed, RSS {} → {} KiB; {note} |\n",
+            v["seconds"], v["ratio_to_ideal"], v["ideal_seconds"], v["requests"], v["answers_429"],
+            v["apps_failed"], v["rss_kib_before"], v["rss_kib_after"]
+        ));
+    }
+
     // The targets.
     out.push('\n');
     let raw_seq = ratio["sequential"]["raw_reqwest"]["median_us"]
@@ -227,6 +251,16 @@ pub fn run(root: &Path) -> Result<(), String> {
                     ));
                 }
             }
+        }
+    }
+    for run in ["limited_first_run", "limited_second_run"] {
+        if let Some(r) = many[run]["ratio_to_ideal"].as_f64() {
+            let zero = many[run]["answers_429"].as_u64() == Some(0);
+            let verdict = if r <= 1.10 && zero { "met" } else { "missed" };
+            out.push_str(&format!(
+                "- provisioning {run}: ×{r:.3} of the ideal, {} 429s (target ≤ 1.10 and none: {verdict})\n",
+                many[run]["answers_429"]
+            ));
         }
     }
     print!("{out}");
