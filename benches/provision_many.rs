@@ -22,17 +22,6 @@ const APPS: usize = 2_000;
 const CONCURRENCY: usize = 64;
 const LIMIT: u32 = ClientBuilder::SINCH_RATE_LIMIT;
 
-/// Resident set size in KiB, from /proc (Linux); 0 elsewhere.
-fn rss_kib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4
-}
-
 fn jobs(prefix: &str) -> Vec<(String, Vec<NewWebhook>)> {
     (0..APPS)
         .map(|i| {
@@ -55,7 +44,7 @@ async fn run(
     ideal_requests: usize,
 ) -> serde_json::Value {
     server.clear_requests();
-    let rss_before = rss_kib();
+    let rss_before = support::rss_kib();
     let started = Instant::now();
     let outcomes = client.sync_many(jobs(prefix), CONCURRENCY, |_| {}).await;
     let seconds = started.elapsed().as_secs_f64();
@@ -71,7 +60,7 @@ async fn run(
         "answers_429": api.iter().filter(|r| r.status == 429).count(),
         "apps_failed": outcomes.iter().filter(|o| o.result.is_err()).count(),
         "rss_kib_before": rss_before,
-        "rss_kib_after": rss_kib(),
+        "rss_kib_after": support::rss_kib(),
     })
 }
 

@@ -21,17 +21,6 @@ const WINDOWS: u64 = 10;
 const CONCURRENCY: u64 = 32;
 const APPS: u64 = 50_000;
 
-/// Resident set size in KiB, from /proc (Linux); 0 elsewhere.
-fn rss_kib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4
-}
-
 /// Ids created so far (the last few thousand), for gets, updates, deletes.
 #[derive(Default)]
 struct Known(Mutex<Vec<String>>);
@@ -141,7 +130,7 @@ fn main() {
             windows.push(serde_json::json!({
                 "requests": end,
                 "requests_per_sec": per_sec.round(),
-                "rss_kib": rss_kib(),
+                "rss_kib": support::rss_kib(),
             }));
         }
         let rate = |w: &serde_json::Value| w["requests_per_sec"].as_f64().unwrap_or(0.0);

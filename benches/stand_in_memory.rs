@@ -14,17 +14,6 @@ use sinch_conversation::mock::MockServer;
 const TOTAL: u64 = 100_000;
 const CONCURRENCY: u64 = 32;
 
-/// Resident set size in KiB, from /proc (Linux); 0 elsewhere.
-fn rss_kib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4
-}
-
 fn main() {
     // `cargo bench` passes --bench; nothing to configure.
     let runtime = support::runtime();
@@ -59,7 +48,7 @@ fn main() {
                 task.await.expect("task");
             }
             next.store(phase_end, Ordering::Relaxed);
-            rss.push(rss_kib());
+            rss.push(support::rss_kib());
         }
         let elapsed = started.elapsed();
         println!(

@@ -140,20 +140,7 @@ async fn run(client: &Client, args: &Args) -> Result<ExitCode, Error> {
                     .as_deref()
                     .unwrap_or("https://example.com/sinch/callbacks"),
             );
-            request = if args.triggers.is_empty() {
-                request.triggers([
-                    WebhookTrigger::MessageInbound,
-                    WebhookTrigger::MessageDelivery,
-                ])
-            } else {
-                request.triggers(args.triggers())
-            };
-            if let Some(secret) = &args.secret {
-                request = request.secret(secret.as_str());
-            }
-            if let Some(kind) = &args.target_type {
-                request = request.target_type(WebhookTargetType::from(kind.as_str()));
-            }
+            request = with_create_flags!(request, args);
             if args.dry_run {
                 return Ok(dry_run(client, "POST", "webhooks", &request.build()?));
             }
@@ -166,20 +153,7 @@ async fn run(client: &Client, args: &Args) -> Result<ExitCode, Error> {
                     .as_deref()
                     .unwrap_or("https://example.com/sinch/callbacks"),
             );
-            request = if args.triggers.is_empty() {
-                request.triggers([
-                    WebhookTrigger::MessageInbound,
-                    WebhookTrigger::MessageDelivery,
-                ])
-            } else {
-                request.triggers(args.triggers())
-            };
-            if let Some(secret) = &args.secret {
-                request = request.secret(secret.as_str());
-            }
-            if let Some(kind) = &args.target_type {
-                request = request.target_type(WebhookTargetType::from(kind.as_str()));
-            }
+            request = with_create_flags!(request, args);
             if args.dry_run {
                 return Ok(dry_run(client, "ensure", "webhooks", &request.build()?));
             }
@@ -268,6 +242,30 @@ async fn run(client: &Client, args: &Args) -> Result<ExitCode, Error> {
         }
     }
 }
+
+/// The create flags (`--trigger`, default MESSAGE_INBOUND and
+/// MESSAGE_DELIVERY; `--secret`; `--target-type`) on a create or ensure
+/// builder (they have the same setters).
+macro_rules! with_create_flags {
+    ($request:expr, $args:expr) => {{
+        let mut request = if $args.triggers.is_empty() {
+            $request.triggers([
+                WebhookTrigger::MessageInbound,
+                WebhookTrigger::MessageDelivery,
+            ])
+        } else {
+            $request.triggers($args.triggers())
+        };
+        if let Some(secret) = &$args.secret {
+            request = request.secret(secret.as_str());
+        }
+        if let Some(kind) = &$args.target_type {
+            request = request.target_type(WebhookTargetType::from(kind.as_str()));
+        }
+        request
+    }};
+}
+use with_create_flags;
 
 /// The desired webhooks of a sync file: `[[webhook]]` tables with the
 /// create fields; `target_type` is `HTTP` unless given.

@@ -19,6 +19,17 @@ pub fn next_app() -> String {
     format!("bench-app-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+/// Resident set size in KiB, from /proc (Linux); 0 elsewhere.
+pub fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
+
 /// A multi-threaded runtime, as a service runs the client.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

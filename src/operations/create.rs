@@ -1,9 +1,7 @@
 //! Create a webhook: `POST /v1/projects/{project_id}/webhooks`.
 use super::prelude::*;
-use crate::secret::Secret;
 use crate::types::{CreateWebhookRequest, Webhook};
-use crate::validate::{NewClientCredentials, NewWebhook, ValidationErrors};
-use crate::{WebhookTargetType, WebhookTrigger};
+use crate::validate::{NewWebhook, ValidationErrors};
 
 impl Client {
     /// Starts a create-webhook request for `app_id` delivering to `target`.
@@ -66,39 +64,7 @@ pub struct CreateWebhook<'a> {
 }
 
 impl<'a> CreateWebhook<'a> {
-    /// Replaces the triggers. Takes known variants or strings (a trigger
-    /// newer than this crate is sent as written).
-    pub fn triggers<T: Into<WebhookTrigger>>(
-        mut self,
-        triggers: impl IntoIterator<Item = T>,
-    ) -> Self {
-        self.webhook.triggers = triggers.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Adds one trigger.
-    pub fn trigger(mut self, trigger: impl Into<WebhookTrigger>) -> Self {
-        self.webhook.triggers.push(trigger.into());
-        self
-    }
-
-    /// The secret Sinch signs callbacks with.
-    pub fn secret(mut self, secret: impl Into<Secret>) -> Self {
-        self.webhook.secret = Some(secret.into());
-        self
-    }
-
-    /// `HTTP` (the builder's default) or `DISMISS`.
-    pub fn target_type(mut self, target_type: impl Into<WebhookTargetType>) -> Self {
-        self.webhook.target_type = Some(target_type.into());
-        self
-    }
-
-    /// OAuth2 credentials Sinch uses when calling the target.
-    pub fn client_credentials(mut self, credentials: NewClientCredentials) -> Self {
-        self.webhook.client_credentials = Some(credentials);
-        self
-    }
+    super::webhook_setters!();
 
     /// The unchecked request as built so far.
     pub fn as_new_webhook(&self) -> &NewWebhook {

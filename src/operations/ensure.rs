@@ -3,10 +3,8 @@
 use super::compare::{changes_for, differences};
 use super::create::Create;
 use super::prelude::*;
-use crate::secret::Secret;
 use crate::types::Webhook;
-use crate::validate::{NewClientCredentials, NewWebhook, ValidationErrors};
-use crate::{WebhookTargetType, WebhookTrigger};
+use crate::validate::{NewWebhook, ValidationErrors};
 
 impl Client {
     /// Makes sure `app_id` has a webhook delivering to `target` with the
@@ -105,38 +103,8 @@ pub struct EnsureWebhook<'a> {
 }
 
 impl EnsureWebhook<'_> {
-    /// The triggers (a set: their order does not count as a difference).
-    pub fn triggers<T: Into<WebhookTrigger>>(
-        mut self,
-        triggers: impl IntoIterator<Item = T>,
-    ) -> Self {
-        self.webhook.triggers = triggers.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Adds one trigger.
-    pub fn trigger(mut self, trigger: impl Into<WebhookTrigger>) -> Self {
-        self.webhook.triggers.push(trigger.into());
-        self
-    }
-
-    /// The secret Sinch signs callbacks with (none if not set).
-    pub fn secret(mut self, secret: impl Into<Secret>) -> Self {
-        self.webhook.secret = Some(secret.into());
-        self
-    }
-
-    /// `HTTP` (the default) or `DISMISS`.
-    pub fn target_type(mut self, target_type: impl Into<WebhookTargetType>) -> Self {
-        self.webhook.target_type = Some(target_type.into());
-        self
-    }
-
-    /// OAuth2 credentials Sinch uses when calling the target (none if not set).
-    pub fn client_credentials(mut self, credentials: NewClientCredentials) -> Self {
-        self.webhook.client_credentials = Some(credentials);
-        self
-    }
+    // The same setters as create; what is not set is as create makes it.
+    super::webhook_setters!();
 
     /// Validates without any call: the webhook as a create request.
     pub fn build(&self) -> Result<crate::types::CreateWebhookRequest, ValidationErrors> {
