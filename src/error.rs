@@ -54,7 +54,9 @@ impl Error {
     /// transport failures, and token endpoint failures of those kinds.
     ///
     /// Creating a webhook is not idempotent: after a 5xx or a timeout the
-    /// webhook may exist; list the app's webhooks before creating again.
+    /// webhook may exist. The client has already looked for it (see
+    /// [`ClientBuilder::recover_ambiguous_creates`](crate::ClientBuilder::recover_ambiguous_creates));
+    /// to try again safely, use [`Client::ensure_webhook`](crate::Client::ensure_webhook).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(e) => e.is_retryable(),

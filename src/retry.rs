@@ -4,9 +4,11 @@ use std::time::Duration;
 /// Bounded, jittered retries.
 ///
 /// Used for what is safe to resend: a request that never connected, a 429
-/// answer (it was not processed), and the token endpoint's 429. A creation
-/// that may have reached Sinch (a 5xx, a timeout after sending) is never
-/// resent: each success counts toward the 5-webhooks-per-app limit.
+/// answer (it was not processed), the token endpoint's 429, and for the
+/// idempotent operations (list, get, update, delete) also a 5xx, a timeout
+/// or a lost connection. A creation that may have reached Sinch is never
+/// resent: each success counts toward the 5-webhooks-per-app limit (the
+/// client looks for it instead).
 ///
 /// The wait before retry `n` (from 0) is the server's `Retry-After` when it
 /// sent one, else a random duration in `[0, min(max_delay, base_delay * 4^n)]`
