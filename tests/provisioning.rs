@@ -454,3 +454,36 @@ async fn many_apps_each_get_an_outcome_and_one_failure_stops_none_of_the_others(
             .all(|(method, _)| method == "GET")
     );
 }
+
+#[tokio::test]
+async fn a_password_in_a_target_never_shows_in_a_plan_or_a_sync_error() {
+    let (server, client) = start().await;
+    seed(&server, "https://user:hunter2@e.com/old", "MESSAGE_INBOUND");
+    let wanted = [desired(
+        "https://user:hunter3@e.com/new",
+        &[WebhookTrigger::MessageInbound],
+    )];
+    let plan = client
+        .sync_webhooks("app", wanted.clone())
+        .plan()
+        .await
+        .unwrap();
+    let shown: Vec<String> = plan.steps().iter().map(ToString::to_string).collect();
+    assert!(shown[0].contains("https://user:***@e.com/old"), "{shown:?}");
+    assert!(shown[1].contains("https://user:***@e.com/new"), "{shown:?}");
+    server.fail_next(2, Fault::Delay(Duration::ZERO));
+    server.fail_next(
+        1,
+        Fault::Status {
+            status: 400,
+            retry_after: None,
+        },
+    );
+    let err = client
+        .sync_webhooks("app", wanted)
+        .send()
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains("hunter"), "{text}");
+}

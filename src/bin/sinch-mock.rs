@@ -241,11 +241,20 @@ mod tests {
             "127.0.0.1:9",
             "--token-lifetime-secs",
             "18446744073709551615",
+            "--rate-limit",
+            "800",
         ])
         .unwrap()
         .unwrap();
         assert_eq!(parsed.addr.port(), 9);
         assert_eq!(parsed.token_lifetime, u64::MAX);
+        assert_eq!(parsed.rate_limit, 800);
+        assert!(
+            args(&["--rate-limit", "fast"])
+                .err()
+                .unwrap_or_default()
+                .contains("--rate-limit")
+        );
         assert!(args(&["--help"]).unwrap().is_none());
         assert!(
             args(&["--addr"])

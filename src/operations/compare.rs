@@ -2,6 +2,7 @@
 //! `ensure_webhook` updates, and how an ambiguous create recognises its
 //! webhook.
 use crate::generated::spec;
+use crate::secret::Secret;
 use crate::types::{ClientCredentials, CreateWebhookRequest, Webhook};
 use crate::validate::{NewWebhook, WebhookChanges};
 use crate::{TokenRequestType, WebhookTargetType, WebhookTrigger};
@@ -18,8 +19,7 @@ pub(crate) fn differences(existing: &Webhook, desired: &CreateWebhookRequest) ->
     ) {
         fields.push("client_credentials");
     }
-    let secret = |s: Option<&crate::Secret>| s.map(|s| s.expose().to_owned());
-    if secret(existing.secret.as_ref()) != secret(desired.secret.as_ref()) {
+    if existing.secret.as_ref().map(Secret::expose) != desired.secret.as_ref().map(Secret::expose) {
         fields.push("secret");
     }
     if existing.target != desired.target {

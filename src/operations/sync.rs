@@ -69,7 +69,8 @@ pub struct SyncWebhooks<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SyncStep {
-    /// Delete a webhook the desired set does not have.
+    /// Delete a webhook the desired set does not have. (Targets in steps
+    /// show any URL password as `***`.)
     Delete {
         /// Its id.
         id: String,
@@ -248,7 +249,10 @@ impl SyncWebhooks<'_> {
     pub async fn plan(&self) -> Result<SyncPlan, Error> {
         let desired = self.validate()?;
         let existing = self.client.list_webhooks(&self.app_id).await?;
-        Ok(plan(&existing, &desired).0)
+        let steps = plan(&existing, &desired).into_iter().map(|(step, _)| step);
+        Ok(SyncPlan {
+            steps: steps.collect(),
+        })
     }
 
     /// Validates, lists, and applies the plan step by step. A failed step
@@ -258,16 +262,17 @@ impl SyncWebhooks<'_> {
         let desired = self.validate()?;
         let client = self.client;
         let existing = client.list_webhooks(&self.app_id).await?;
-        let (plan, actions) = plan(&existing, &desired);
+        let (steps, actions): (Vec<SyncStep>, Vec<Action>) =
+            plan(&existing, &desired).into_iter().unzip();
         let mut applied = Vec::new();
         let mut now: Vec<Option<Webhook>> = desired
             .iter()
             .map(|d| existing.iter().find(|w| w.target == d.target).cloned())
             .collect();
-        for (index, (step, action)) in plan.steps.iter().zip(actions).enumerate() {
+        for (index, (step, action)) in steps.iter().zip(actions).enumerate() {
             let result = match action {
                 Action::Delete(id) => client
-                    .execute(crate::validate::path_id("webhook_id", &id).map(|()| Delete(&id)))
+                    .execute(validate::path_id("webhook_id", &id).map(|()| Delete(&id)))
                     .await
                     .map(|()| None),
                 Action::Update(id, fields, i) => {
@@ -289,7 +294,7 @@ impl SyncWebhooks<'_> {
                     return Err(Error::Sync(Box::new(SyncError {
                         applied,
                         failed: step.clone(),
-                        not_applied: plan.steps[index + 1..].to_vec(),
+                        not_applied: steps[index + 1..].to_vec(),
                         error,
                     })));
                 }
@@ -310,54 +315,51 @@ enum Action {
     Create(usize),
 }
 
+/// A target as steps show it (they are printed and go into errors): any
+/// password in it as `***`.
+fn shown(target: &str) -> String {
+    crate::error::without_userinfo(target)
+}
+
 /// Deletes first (so the per-app limit is never crossed), then updates,
-/// then creates.
-fn plan(existing: &[Webhook], desired: &[CreateWebhookRequest]) -> (SyncPlan, Vec<Action>) {
+/// then creates; each step with how to carry it out.
+fn plan(existing: &[Webhook], desired: &[CreateWebhookRequest]) -> Vec<(SyncStep, Action)> {
+    let current =
+        |wanted: &CreateWebhookRequest| existing.iter().find(|w| w.target == wanted.target);
     let mut steps = Vec::new();
-    let mut actions = Vec::new();
     for webhook in existing {
         if !desired.iter().any(|d| d.target == webhook.target) {
             let id = webhook.id.clone().unwrap_or_default();
-            steps.push(SyncStep::Delete {
-                id: id.clone(),
-                target: webhook.target.to_string(),
-            });
-            actions.push(Action::Delete(id));
+            let target = shown(&webhook.target);
+            steps.push((
+                SyncStep::Delete {
+                    id: id.clone(),
+                    target,
+                },
+                Action::Delete(id),
+            ));
         }
     }
     for (i, wanted) in desired.iter().enumerate() {
-        match existing.iter().find(|w| w.target == wanted.target) {
-            Some(current) => {
-                let fields = differences(current, wanted);
-                if fields.is_empty() {
-                    continue;
-                }
-                let id = current.id.clone().unwrap_or_default();
-                steps.push(SyncStep::Update {
-                    id: id.clone(),
-                    target: wanted.target.to_string(),
-                    fields: fields.iter().map(|f| (*f).to_owned()).collect(),
-                });
-                actions.push(Action::Update(id, fields, i));
-            }
-            None => {
-                steps.push(SyncStep::Create {
-                    target: wanted.target.to_string(),
-                });
-                actions.push(Action::Create(i));
-            }
+        let Some(webhook) = current(wanted) else {
+            continue;
+        };
+        let fields = differences(webhook, wanted);
+        if !fields.is_empty() {
+            let id = webhook.id.clone().unwrap_or_default();
+            let step = SyncStep::Update {
+                id: id.clone(),
+                target: shown(&wanted.target),
+                fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+            };
+            steps.push((step, Action::Update(id, fields, i)));
         }
     }
-    // Updates before creates (deletes are already first).
-    let mut order: Vec<usize> = (0..steps.len()).collect();
-    order.sort_by_key(|&i| match steps[i] {
-        SyncStep::Delete { .. } => 0,
-        SyncStep::Update { .. } => 1,
-        SyncStep::Create { .. } => 2,
-    });
-    let mut steps: Vec<Option<SyncStep>> = steps.into_iter().map(Some).collect();
-    let mut actions: Vec<Option<Action>> = actions.into_iter().map(Some).collect();
-    let steps = order.iter().filter_map(|&i| steps[i].take()).collect();
-    let actions = order.iter().filter_map(|&i| actions[i].take()).collect();
-    (SyncPlan { steps }, actions)
+    for (i, wanted) in desired.iter().enumerate() {
+        if current(wanted).is_none() {
+            let target = shown(&wanted.target);
+            steps.push((SyncStep::Create { target }, Action::Create(i)));
+        }
+    }
+    steps
 }
