@@ -1,12 +1,16 @@
-//! A small receiver for Sinch callbacks that verifies every signature.
+//! A small receiver for Sinch callbacks that verifies every signature and
+//! reads every event.
 //!
 //! ```text
 //! cargo run --example receive_callbacks -- --secret S [--addr 127.0.0.1:8788] [--tolerance-secs 300]
 //! ```
 //!
-//! Prints its URL as the first line on stdout, then each verified event as one
-//! line of JSON. A valid callback gets 200; an invalid one 401 with the reason
-//! in the body. `--tolerance-secs 0` turns the timestamp check off.
+//! Prints its URL as the first line on stdout, then one line per verified
+//! callback: the trigger and a summary (the text of an inbound text message,
+//! the status of a delivery report, ...). A verified callback gets 200; one
+//! that fails verification 401 with the reason in the body; a verified body
+//! that is not an event 400. `--tolerance-secs 0` turns the timestamp check
+//! off.
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,7 +18,8 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use sinch_conversation::callbacks::Verifier;
+use sinch_conversation::callbacks::{CallbackError, Verifier};
+use sinch_conversation::events::{CallbackEvent, ContactMessageContent, Event};
 
 const HELP: &str = "\
 receive_callbacks: verify and print Sinch Conversation API callbacks
@@ -31,18 +36,79 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, String) {
-    // Verify the raw bytes first; parse only what is authentic.
-    if let Err(reason) = verifier.verify(&headers, &body) {
-        eprintln!("rejected: {reason}");
-        return (StatusCode::UNAUTHORIZED, format!("{reason}\n"));
-    }
-    match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(event) => {
-            println!("{event}");
+    // One call: the raw bytes are verified first, and only then parsed.
+    match verifier.verify_event(&headers, &body) {
+        Ok(callback) => {
+            let trigger = match callback.trigger() {
+                Some(trigger) => trigger.to_string(),
+                None => format!("(unknown key {})", callback.event.key()),
+            };
+            println!("{trigger} {}", summary(&callback));
             (StatusCode::OK, String::new())
         }
-        Err(e) => (StatusCode::BAD_REQUEST, format!("not JSON: {e}\n")),
+        Err(CallbackError::Verify(reason)) => {
+            eprintln!("rejected: {reason}");
+            (StatusCode::UNAUTHORIZED, format!("{reason}\n"))
+        }
+        Err(e) => {
+            eprintln!("unreadable: {e}");
+            (StatusCode::BAD_REQUEST, format!("{e}\n"))
+        }
     }
+}
+
+/// One line about the event.
+fn summary(callback: &CallbackEvent) -> String {
+    match &callback.event {
+        Event::MessageInbound(message)
+        | Event::MessageInboundSmartConversationRedaction(message) => {
+            let what = match message.contact_message.as_ref().map(|m| &m.content) {
+                Some(ContactMessageContent::TextMessage(text)) => {
+                    format!("text {:?}", text.text.as_deref().unwrap_or(""))
+                }
+                Some(ContactMessageContent::MediaMessage(media)) => {
+                    format!("media {}", shown(&media.url))
+                }
+                Some(ContactMessageContent::LocationMessage(location)) => {
+                    let point = location.coordinates.clone().unwrap_or_default();
+                    format!(
+                        "location {},{}",
+                        shown(&point.latitude),
+                        shown(&point.longitude)
+                    )
+                }
+                Some(ContactMessageContent::ChoiceResponseMessage(choice)) => {
+                    format!("choice {}", shown(&choice.postback_data))
+                }
+                Some(other) => format!("{} content", other.key()),
+                None => "no content".to_owned(),
+            };
+            format!("{what} from contact {}", shown(&message.contact_id))
+        }
+        Event::MessageDelivery(report) => {
+            let code = report.reason.as_ref().and_then(|r| r.code.as_ref());
+            let reason = code.map(|code| format!(" ({code})")).unwrap_or_default();
+            format!(
+                "message {} {}{reason}",
+                shown(&report.message_id),
+                shown(&report.status)
+            )
+        }
+        Event::EventDelivery(report) => {
+            format!(
+                "event {} {}",
+                shown(&report.event_id),
+                shown(&report.status)
+            )
+        }
+        Event::Unknown(unknown) => unknown.json.get().chars().take(80).collect(),
+        other => format!("under `{}` for app {}", other.key(), callback.app_id),
+    }
+}
+
+/// An optional field, or `-`.
+fn shown<T: std::fmt::Display>(value: &Option<T>) -> String {
+    value.as_ref().map_or_else(|| "-".to_owned(), T::to_string)
 }
 
 #[tokio::main(flavor = "current_thread")]

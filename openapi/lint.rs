@@ -17,6 +17,7 @@ pub fn generation_problems(spec: &Value) -> Vec<String> {
             "unsupported OpenAPI version {version:?}: progenitor accepts 3.0.x only (set `openapi: 3.0.3`)"
         ));
     }
+    forward_compatibility_problems(spec, &mut problems);
     let Some(paths) = spec.get("paths").and_then(Value::as_object) else {
         problems.push("no `paths` object".to_owned());
         return problems;
@@ -101,6 +102,59 @@ pub fn generation_problems(spec: &Value) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Shapes that would make a response or callback from a newer Sinch fail
+/// to decode: an inline string `enum` (typify makes it a closed enum; a
+/// component one becomes an open enum with `Unknown`), and
+/// `additionalProperties: false` (typify then denies unknown fields).
+fn forward_compatibility_problems(spec: &Value, out: &mut Vec<String>) {
+    let Some(schemas) = spec
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    else {
+        return;
+    };
+    for (name, schema) in schemas {
+        walk_schema(&format!("components.schemas.{name}"), schema, true, out);
+    }
+}
+
+fn walk_schema(place: &str, schema: &Value, top: bool, out: &mut Vec<String>) {
+    let Some(map) = schema.as_object() else {
+        return;
+    };
+    if !top && map.contains_key("enum") {
+        out.push(format!(
+            "{place}: an inline `enum` becomes a closed enum that fails on values Sinch adds; make it a component schema (it then becomes an open enum)"
+        ));
+    }
+    if map.get("additionalProperties") == Some(&Value::Bool(false)) {
+        out.push(format!(
+            "{place}: `additionalProperties: false` makes a field Sinch adds fail the whole body; leave it out"
+        ));
+    }
+    if let Some(properties) = map.get("properties").and_then(Value::as_object) {
+        for (name, property) in properties {
+            walk_schema(&format!("{place}.{name}"), property, false, out);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(inner) = map.get(key) {
+            walk_schema(&format!("{place}.{key}"), inner, false, out);
+        }
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for (i, inner) in map
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            walk_schema(&format!("{place}.{key}[{i}]"), inner, false, out);
+        }
+    }
 }
 
 /// A JSON media type of a body or response must have a schema and no

@@ -15,28 +15,27 @@
 //!
 //! **Verify the raw body bytes**, exactly as received, before parsing JSON:
 //! re-serialising parsed JSON (or adding a trailing newline) changes the bytes
-//! and the signature no longer matches. With axum, take `Bytes` rather than
-//! `Json<T>`:
+//! and the signature no longer matches. [`Verifier::verify_event`] does both
+//! in that order, returning the typed event (see [`crate::events`]). With
+//! axum, take `Bytes` rather than `Json<T>`:
 //!
 //! ```
 //! use axum::{body::Bytes, extract::State, http::{HeaderMap, StatusCode}};
-//! use sinch_conversation::callbacks::Verifier;
+//! use sinch_conversation::callbacks::{CallbackError, Verifier};
 //!
 //! async fn sinch_callback(
 //!     State(verifier): State<Verifier>,
 //!     headers: HeaderMap,
 //!     body: Bytes, // the raw bytes Sinch signed
 //! ) -> (StatusCode, String) {
-//!     if let Err(e) = verifier.verify(&headers, &body) {
-//!         return (StatusCode::UNAUTHORIZED, e.to_string());
+//!     match verifier.verify_event(&headers, &body) {
+//!         Ok(callback) => {
+//!             println!("{:?} for app {}", callback.trigger(), callback.app_id);
+//!             (StatusCode::OK, String::new())
+//!         }
+//!         Err(e @ CallbackError::Verify(_)) => (StatusCode::UNAUTHORIZED, e.to_string()),
+//!         Err(e) => (StatusCode::BAD_REQUEST, e.to_string()),
 //!     }
-//!     // Only now parse it.
-//!     let event: serde_json::Value = match serde_json::from_slice(&body) {
-//!         Ok(event) => event,
-//!         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()),
-//!     };
-//!     println!("{event}");
-//!     (StatusCode::OK, String::new())
 //! }
 //!
 //! let app: axum::Router = axum::Router::new()
@@ -50,6 +49,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::events::{CallbackEvent, ParseError};
 use crate::secret::Secret;
 
 /// `x-sinch-webhook-signature-timestamp`.
@@ -126,6 +126,51 @@ impl fmt::Display for VerifyError {
 }
 
 impl std::error::Error for VerifyError {}
+
+/// Why [`Verifier::verify_event`] refused a callback.
+///
+/// A receiver answers `Verify` with 401: the body is not known to come from
+/// Sinch. `Parse` means an authentic body this crate cannot read (see
+/// [`crate::events`] for what that takes); answer it as you see fit (a
+/// non-2xx answer makes Sinch retry it), and keep the body for a look.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallbackError {
+    /// The signature, timestamp or nonce check failed; nothing was parsed.
+    Verify(VerifyError),
+    /// Verified, but not a callback event.
+    Parse(ParseError),
+}
+
+impl fmt::Display for CallbackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallbackError::Verify(e) => write!(f, "callback refused: {e}"),
+            CallbackError::Parse(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for CallbackError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CallbackError::Verify(e) => Some(e),
+            CallbackError::Parse(e) => Some(e),
+        }
+    }
+}
+
+impl From<VerifyError> for CallbackError {
+    fn from(e: VerifyError) -> Self {
+        CallbackError::Verify(e)
+    }
+}
+
+impl From<ParseError> for CallbackError {
+    fn from(e: ParseError) -> Self {
+        CallbackError::Parse(e)
+    }
+}
 
 type NonceHook = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
@@ -252,6 +297,55 @@ impl Verifier {
                 .map(|(_, v)| *v)
         };
         self.verify_with(get, body, SystemTime::now())
+    }
+
+    /// Verifies `body` (the raw bytes received) as [`verify`](Self::verify)
+    /// does, window and nonce included, and only then parses it into a
+    /// typed event (see [`crate::events`]). One call for a receiver.
+    ///
+    /// ```
+    /// use sinch_conversation::callbacks::{CallbackError, Signer, Verifier};
+    /// use sinch_conversation::events::Event;
+    ///
+    /// let body = br#"{"app_id":"a","project_id":"p","message_delivery_report":{"status":"DELIVERED"}}"#;
+    /// let headers = Signer::new("s").sign(body).to_header_map();
+    /// let callback = Verifier::new("s").verify_event(&headers, body)?;
+    /// assert!(matches!(callback.event, Event::MessageDelivery(_)));
+    ///
+    /// // A forged body is refused before it is parsed.
+    /// let forged = Verifier::new("other").verify_event(&headers, body);
+    /// assert!(matches!(forged, Err(CallbackError::Verify(_))));
+    /// # Ok::<(), CallbackError>(())
+    /// ```
+    pub fn verify_event(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<CallbackEvent, CallbackError> {
+        self.verify(headers, body)?;
+        Ok(crate::events::parse(body)?)
+    }
+
+    /// [`verify_event`](Self::verify_event) with headers as name/value
+    /// pairs, as [`verify_pairs`](Self::verify_pairs).
+    pub fn verify_event_pairs<'a>(
+        &self,
+        headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+        body: &[u8],
+    ) -> Result<CallbackEvent, CallbackError> {
+        self.verify_pairs(headers, body)?;
+        Ok(crate::events::parse(body)?)
+    }
+
+    /// [`verify_event`](Self::verify_event) as if the time were `now` (for tests).
+    pub fn verify_event_at(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<CallbackEvent, CallbackError> {
+        self.verify_at(headers, body, now)?;
+        Ok(crate::events::parse(body)?)
     }
 
     /// [`verify`](Self::verify) as if the time were `now` (for tests).

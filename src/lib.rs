@@ -6,6 +6,7 @@ mod auth;
 pub mod callbacks;
 mod client;
 mod error;
+pub mod events;
 mod generated;
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]

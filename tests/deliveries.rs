@@ -9,13 +9,17 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use sinch_conversation::callbacks::Verifier;
+use sinch_conversation::events::{CallbackEvent, Event};
 use sinch_conversation::mock::{DeliveryOutcome, MockServer};
 use sinch_conversation::{Client, WebhookTargetType, WebhookTrigger};
 
-#[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<(String, bool, serde_json::Value)>>>);
+/// (path, signature valid?, body as JSON, the typed event when verified).
+type Record = (String, bool, serde_json::Value, Option<CallbackEvent>);
 
-/// Records (path, signature valid?, event). `/slow` takes 3 s to answer.
+#[derive(Clone, Default)]
+struct Received(Arc<Mutex<Vec<Record>>>);
+
+/// Records what arrives. `/slow` takes 3 s to answer.
 async fn receiver_handler(
     State((verifier, received)): State<(Verifier, Received)>,
     uri: Uri,
@@ -26,12 +30,13 @@ async fn receiver_handler(
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
     let valid = verifier.verify(&headers, &body).is_ok();
-    let event = serde_json::from_slice(&body).unwrap_or_default();
+    let json = serde_json::from_slice(&body).unwrap_or_default();
+    let typed = verifier.verify_event(&headers, &body).ok();
     received
         .0
         .lock()
         .unwrap()
-        .push((uri.path().to_owned(), valid, event));
+        .push((uri.path().to_owned(), valid, json, typed));
     if valid {
         StatusCode::OK
     } else {
@@ -187,7 +192,7 @@ async fn events_reach_subscribed_http_webhooks_signed_and_slow_targets_block_not
     );
 
     let got = received.0.lock().unwrap().clone();
-    let signed = got.iter().find(|(p, _, _)| p == "/signed").unwrap();
+    let signed = got.iter().find(|(p, ..)| p == "/signed").unwrap();
     assert!(signed.1, "the signature verified");
     assert_eq!(signed.2["message"], payload["message"]);
     assert_eq!(signed.2["app_id"], "app");
@@ -236,8 +241,11 @@ async fn the_admin_route_injects_events() {
         .unwrap();
     let http = reqwest::Client::new();
     let answer: serde_json::Value = http
-        .post(format!("{}/_mock/projects/mock-project/apps/app/events", server.base_url()))
-        .json(&serde_json::json!({"trigger": "OPT_IN", "payload": {"opt_in": {"status": "OPT_IN_SUCCEEDED"}}}))
+        .post(format!(
+            "{}/_mock/projects/mock-project/apps/app/events",
+            server.base_url()
+        ))
+        .json(&serde_json::json!({"trigger": "OPT_IN", "payload": {"status": "OPT_IN_SUCCEEDED"}}))
         .send()
         .await
         .unwrap()
@@ -249,10 +257,13 @@ async fn the_admin_route_injects_events() {
         serde_json::json!({"status": 200})
     );
     assert_eq!(answer["deliveries"][0]["signed"], true);
-    assert_eq!(
-        received.0.lock().unwrap()[0].2["opt_in"]["status"],
-        "OPT_IN_SUCCEEDED"
-    );
+    let got = received.0.lock().unwrap()[0].clone();
+    // The payload arrives under OPT_IN's identifying key, and parses.
+    assert_eq!(got.2["opt_in_notification"]["status"], "OPT_IN_SUCCEEDED");
+    match got.3.map(|e| e.event) {
+        Some(Event::OptIn(n)) => assert_eq!(n.status, Some("OPT_IN_SUCCEEDED".into())),
+        other => panic!("{other:?}"),
+    }
 
     let bad = http
         .post(format!(
@@ -299,12 +310,14 @@ async fn the_receive_callbacks_example_verifies_stand_in_deliveries() {
     let client = server.client_builder().build().unwrap();
     let right = format!("{url}/sinch");
     let wrong = format!("{url}/wrong-secret");
-    client
+    let right_id = client
         .create_webhook("app", &right)
         .trigger("MESSAGE_INBOUND")
         .secret("example-secret")
         .send()
         .await
+        .unwrap()
+        .id
         .unwrap();
     client
         .create_webhook("app", &wrong)
@@ -329,8 +342,36 @@ async fn the_receive_callbacks_example_verifies_stand_in_deliveries() {
     assert_eq!(outcome(&right), Some(DeliveryOutcome::Status(200)));
     assert_eq!(outcome(&wrong), Some(DeliveryOutcome::Status(401)));
 
-    let event: serde_json::Value = serde_json::from_str(&stdout.next().unwrap().unwrap()).unwrap();
-    assert_eq!(event["message"]["id"], "m1");
+    assert_eq!(
+        stdout.next().unwrap().unwrap(),
+        "MESSAGE_INBOUND no content from contact -"
+    );
+    for (trigger, payload, line) in [
+        (
+            "MESSAGE_INBOUND",
+            serde_json::json!({"contact_id": "c1", "contact_message": {"text_message": {"text": "hi there"}}}),
+            r#"MESSAGE_INBOUND text "hi there" from contact c1"#,
+        ),
+        (
+            "MESSAGE_DELIVERY",
+            serde_json::json!({"message_id": "m2", "status": "FAILED", "reason": {"code": "RECIPIENT_NOT_REACHABLE"}}),
+            "MESSAGE_DELIVERY message m2 FAILED (RECIPIENT_NOT_REACHABLE)",
+        ),
+    ] {
+        client
+            .update_webhook(&right_id)
+            .triggers([trigger])
+            .send()
+            .await
+            .unwrap();
+        let sent = server.deliver_event("app", trigger, payload).await;
+        assert!(
+            sent.iter()
+                .any(|d| d.outcome == DeliveryOutcome::Status(200)),
+            "{sent:?}"
+        );
+        assert_eq!(stdout.next().unwrap().unwrap(), line);
+    }
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
@@ -355,4 +396,74 @@ async fn a_password_in_a_target_url_is_not_recorded() {
     let shown = format!("{deliveries:?} {:?}", sinch.deliveries());
     assert!(!shown.contains("hunter2"), "{shown}");
     assert_eq!(deliveries[0].target, "http://user:***@127.0.0.1:9/hook");
+}
+
+/// Every trigger's event, delivered by the stand-in, arrives as the real
+/// envelope and parses back to the same variant with the same payload.
+#[tokio::test]
+async fn every_trigger_is_delivered_as_the_real_envelope() {
+    let (url, received) = receiver("s").await;
+    let server = MockServer::start().await.unwrap();
+    let client = server.client_builder().build().unwrap();
+    let triggers: Vec<WebhookTrigger> = WebhookTrigger::KNOWN
+        .iter()
+        .filter(|t| Event::key_of(t).is_some())
+        .cloned()
+        .collect();
+    client
+        .create_webhook("app", format!("{url}/all"))
+        .triggers(triggers.clone())
+        .secret("s")
+        .send()
+        .await
+        .unwrap();
+
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/events");
+    let mut checked = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let body = std::fs::read(entry.unwrap().path()).unwrap();
+        let whole: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        // Through `Value`, as the stand-in sends it (keys sorted), so that
+        // the JSON kept for unknown content compares equal.
+        let expected =
+            sinch_conversation::events::parse(&serde_json::to_vec(&whole).unwrap()).unwrap();
+        let Some(trigger) = expected.trigger() else {
+            continue;
+        };
+        let payload = whole[expected.event.key()].clone();
+        // The payload alone goes under the trigger's key ...
+        let sent = server.deliver_event("app", trigger.clone(), payload).await;
+        assert_eq!(sent[0].outcome, DeliveryOutcome::Status(200), "{trigger}");
+        let (_, valid, json, typed) = received.0.lock().unwrap().pop().unwrap();
+        assert!(valid);
+        let typed = typed.unwrap_or_else(|| panic!("{trigger}: {json}"));
+        assert_eq!(typed.event, expected.event, "{trigger}");
+        assert_eq!(
+            (typed.app_id.as_str(), typed.project_id.as_str()),
+            ("app", "mock-project")
+        );
+        let accepted = typed.accepted_time.expect("accepted_time");
+        assert_eq!(typed.event_time, Some(accepted));
+        assert!(
+            json["accepted_time"].as_str().unwrap().len() == "2026-11-17T16:05:51.724083123Z".len()
+        );
+        // ... a payload holding the key is the whole event, its fields kept ...
+        server
+            .deliver_event("app", trigger.clone(), whole.clone())
+            .await;
+        let (_, _, _, typed) = received.0.lock().unwrap().pop().unwrap();
+        assert_eq!(typed.as_ref(), Some(&expected), "{trigger}");
+        // ... and an empty payload still parses to the trigger's variant.
+        server
+            .deliver_event("app", trigger.clone(), serde_json::Value::Null)
+            .await;
+        let (_, _, json, typed) = received.0.lock().unwrap().pop().unwrap();
+        assert_eq!(
+            typed.and_then(|t| t.trigger()),
+            Some(trigger.clone()),
+            "{json}"
+        );
+        checked.insert(trigger);
+    }
+    assert_eq!(checked.len(), triggers.len());
 }

@@ -319,6 +319,18 @@ fn generated_types_agree_with_spec() {
     check_type::<sinch_conversation::WebhookTrigger>(&spec, "WebhookTrigger");
     check_type::<sinch_conversation::WebhookTargetType>(&spec, "WebhookTargetType");
     check_type::<sinch_conversation::TokenRequestType>(&spec, "TokenRequestType");
+    // Callback events: the generated keyed unions and typify's payloads.
+    use sinch_conversation::events as e;
+    check_type::<e::CallbackEvent>(&spec, "CallbackEvent");
+    check_type::<e::ContactMessage>(&spec, "ContactMessage");
+    check_type::<e::ContactEvent>(&spec, "ContactEvent");
+    check_type::<e::InboundMessage>(&spec, "InboundMessage");
+    check_type::<e::MessageDeliveryReport>(&spec, "MessageDeliveryReport");
+    check_type::<e::Contact>(&spec, "Contact");
+    check_type::<e::RecordNotification>(&spec, "RecordNotification");
+    check_type::<e::DuplicatedIdentitiesNotification>(&spec, "DuplicatedIdentitiesNotification");
+    check_type::<e::ReasonCode>(&spec, "ReasonCode");
+    check_type::<e::DeliveryStatus>(&spec, "DeliveryStatus");
 }
 
 /// `max` characters pass, `max + 1` fail, with multi-byte characters so that

@@ -2,6 +2,7 @@
 //! signs them.
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use serde::Serialize;
 
@@ -55,18 +56,13 @@ pub(crate) async fn deliver(
         .filter(|w| w.target_type == Some(WebhookTargetType::Http) && w.triggers.contains(trigger))
         .cloned()
         .collect();
-    let mut event = match payload {
-        serde_json::Value::Object(map) => map,
-        other => {
-            let mut map = serde_json::Map::new();
-            map.insert("payload".to_owned(), other);
-            map
-        }
-    };
-    event.entry("app_id").or_insert_with(|| app_id.into());
-    event
-        .entry("project_id")
-        .or_insert_with(|| shared.project_id.clone().into());
+    let event = envelope(
+        &shared.project_id,
+        app_id,
+        trigger,
+        payload,
+        SystemTime::now(),
+    );
     let body = axum::body::Bytes::from(serde_json::Value::Object(event).to_string());
 
     let tasks: Vec<_> = webhooks
@@ -91,6 +87,40 @@ pub(crate) async fn deliver(
         state.deliveries.push_back(delivery.clone());
     }
     deliveries
+}
+
+/// The body Sinch would send: the payload under the trigger's identifying
+/// key (from the spec), with the shared fields. A payload that already holds
+/// that key is the whole event (its own shared fields win); so is an object
+/// payload for a trigger the spec names no key for.
+pub(crate) fn envelope(
+    project_id: &str,
+    app_id: &str,
+    trigger: &WebhookTrigger,
+    payload: serde_json::Value,
+    now: SystemTime,
+) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    let key = crate::events::Event::key_of(trigger)
+        .map(str::to_owned)
+        .unwrap_or_else(|| trigger.as_str().to_ascii_lowercase());
+    let known = crate::events::Event::key_of(trigger).is_some();
+    let mut event = match payload {
+        Value::Object(map) if map.contains_key(&key) || !known => map,
+        Value::Null => serde_json::Map::from_iter([(key, Value::Object(Default::default()))]),
+        other => serde_json::Map::from_iter([(key, other)]),
+    };
+    let time = chrono::DateTime::<chrono::Utc>::from(now)
+        .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    event.entry("app_id").or_insert_with(|| app_id.into());
+    event
+        .entry("project_id")
+        .or_insert_with(|| project_id.into());
+    event
+        .entry("accepted_time")
+        .or_insert_with(|| time.clone().into());
+    event.entry("event_time").or_insert_with(|| time.into());
+    event
 }
 
 async fn deliver_one(shared: &Shared, webhook: Webhook, body: axum::body::Bytes) -> Delivery {
@@ -139,6 +169,48 @@ fn is_loopback(target: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
+    use super::envelope;
+
+    fn body(trigger: &str, payload: Value) -> Value {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::new(1_795_000_000, 123_456_789);
+        Value::Object(envelope("p", "a", &trigger.into(), payload, at))
+    }
+
+    #[test]
+    fn the_envelope_is_sinchs() {
+        let shared = json!({"app_id": "a", "project_id": "p",
+            "accepted_time": "2026-11-18T11:06:40.123456789Z", "event_time": "2026-11-18T11:06:40.123456789Z"});
+        let with = |key: &str, value: Value| {
+            let mut expected = shared.clone();
+            expected[key] = value;
+            expected
+        };
+        // The payload goes under the trigger's key ...
+        assert_eq!(
+            body("MESSAGE_DELIVERY", json!({"status": "READ"})),
+            with("message_delivery_report", json!({"status": "READ"}))
+        );
+        // ... `null` stands for `{}` ...
+        assert_eq!(
+            body("CONTACT_IDENTITIES_DUPLICATION", Value::Null),
+            with("duplicated_contact_identities_notification", json!({}))
+        );
+        // ... a payload holding the key is the event, its own fields kept ...
+        let whole = json!({"app_id": "other", "message": {"id": "m"}});
+        let mut expected = with("message", json!({"id": "m"}));
+        expected["app_id"] = "other".into();
+        assert_eq!(body("MESSAGE_INBOUND", whole), expected);
+        // ... and for a trigger without a key in the spec, an object is the
+        // event as given; anything else goes under the name in lower case.
+        assert_eq!(
+            body("SOMETHING_NEW", json!({"something_new_notification": {}})),
+            with("something_new_notification", json!({}))
+        );
+        assert_eq!(body("SOMETHING_NEW", json!(3)), with("something_new", json!(3)));
+    }
+
     #[test]
     fn only_loopback_targets_by_default() {
         for (target, ok) in [

@@ -474,8 +474,19 @@ impl MockServer {
 
     /// Delivers an event to every webhook of `app_id` that has `target_type`
     /// `HTTP` and subscribes to `trigger`, as Sinch would: a JSON POST,
-    /// signed with the webhook's `secret` when it has one. The body is
-    /// `payload` (an object) with `app_id` and `project_id` added when absent.
+    /// signed with the webhook's `secret` when it has one.
+    ///
+    /// The body is the real envelope: `payload` under the trigger's
+    /// identifying key (`message` for MESSAGE_INBOUND, ... as the spec maps
+    /// them), with `app_id`, `project_id`, `accepted_time` and `event_time`
+    /// (now, with nanoseconds). A payload that already holds the trigger's
+    /// key is taken as the whole event (shared fields it has are kept);
+    /// `null` stands for `{}`. For a trigger the spec names no key for, an
+    /// object payload is the event as given, anything else goes under the
+    /// trigger's name in lower case. Every body built from an object payload
+    /// of a known trigger parses back, with [`crate::events::parse`], to that
+    /// trigger's variant.
+    ///
     /// Deliveries run concurrently, each bounded by the delivery timeout;
     /// only loopback targets are contacted unless
     /// [`MockServerBuilder::allow_external_deliveries`] is set.
@@ -483,6 +494,19 @@ impl MockServer {
     /// The binary offers the same as
     /// `POST /_mock/projects/{project_id}/apps/{app_id}/events` with
     /// `{"trigger": "MESSAGE_INBOUND", "payload": {...}}`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use sinch_conversation::mock::MockServer;
+    /// use sinch_conversation::WebhookTrigger;
+    ///
+    /// let server = MockServer::start().await.unwrap();
+    /// // No webhook subscribes yet: nothing is sent.
+    /// let payload = serde_json::json!({"contact_message": {"text_message": {"text": "hi"}}});
+    /// let sent = server.deliver_event("app", WebhookTrigger::MessageInbound, payload).await;
+    /// assert!(sent.is_empty());
+    /// # }
+    /// ```
     pub async fn deliver_event(
         &self,
         app_id: &str,

@@ -113,6 +113,8 @@ pub fn run(root: &Path) -> Result<(), String> {
     criterion_bench(root, "client")?;
     eprintln!("bench: validation on its own…");
     criterion_bench(root, "validate")?;
+    eprintln!("bench: callback events (parse, verify + parse)…");
+    criterion_bench(root, "events")?;
     eprintln!("bench: interleaved end-to-end ratios…");
     let ratio = json_bench(root, "e2e_ratio")?;
     eprintln!("bench: the stand-in under load (100 000 creates)…");
@@ -144,6 +146,22 @@ pub fn run(root: &Path) -> Result<(), String> {
         (
             "validate/update_target_and_triggers",
             "validation alone, an update of target and triggers",
+        ),
+        (
+            "event_parse/typed_message_inbound_text",
+            "a MESSAGE_INBOUND text callback into `CallbackEvent`",
+        ),
+        (
+            "event_parse/value_message_inbound_text",
+            "the same body into `serde_json::Value`",
+        ),
+        (
+            "event_verify/verify",
+            "signature check of that callback (HMAC-SHA256, window)",
+        ),
+        (
+            "event_verify/verify_and_parse",
+            "`verify_event`: the check, then the typed parse",
         ),
     ];
     for (id, note) in micro {
@@ -228,6 +246,27 @@ pub fn run(root: &Path) -> Result<(), String> {
         let verdict = if share < 5.0 { "met" } else { "missed" };
         out.push_str(&format!(
             "- validation + serialisation: {share:.1}% of one loopback round trip (target < 5%: {verdict})\n"
+        ));
+    }
+    if let (Some(typed), Some(value)) = (
+        criterion_median(root, "event_parse/typed_message_inbound_text"),
+        criterion_median(root, "event_parse/value_message_inbound_text"),
+    ) {
+        let r = typed / value;
+        let verdict = if r <= 1.0 { "met" } else { "missed" };
+        out.push_str(&format!(
+            "- typed MESSAGE_INBOUND text parse / `serde_json::Value` parse = {r:.2} (target ≤ 1: {verdict})\n"
+        ));
+    }
+    if let (Some(verify), Some(both)) = (
+        criterion_median(root, "event_verify/verify"),
+        criterion_median(root, "event_verify/verify_and_parse"),
+    ) {
+        out.push_str(&format!(
+            "- verify + parse: {} next to verify alone {} (×{:.1})\n",
+            us(both),
+            us(verify),
+            both / verify
         ));
     }
     // Ratios are medians of per-round paired ratios (see benches/e2e_ratio.rs).

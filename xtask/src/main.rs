@@ -362,4 +362,37 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn lint_refuses_schemas_that_would_fail_on_what_sinch_adds() {
+        let spec = |schemas: &str| -> serde_json::Value {
+            let yaml = format!(
+                "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths: {{}}\ncomponents:\n  schemas:\n{schemas}"
+            );
+            serde_norway::from_str(&yaml).unwrap()
+        };
+        let open = "    Status: {type: string, enum: [A, B]}\n    Report: {type: object, properties: {status: {$ref: '#/components/schemas/Status'}}}\n";
+        assert_eq!(lint::generation_problems(&spec(open)), Vec::<String>::new());
+        let cases = [
+            (
+                "    Report: {type: object, properties: {status: {type: string, enum: [A, B]}}}\n",
+                "components.schemas.Report.status: an inline `enum`",
+            ),
+            (
+                "    Report: {type: object, properties: {list: {type: array, items: {type: string, enum: [A]}}}}\n",
+                "components.schemas.Report.list.items: an inline `enum`",
+            ),
+            (
+                "    Report: {type: object, additionalProperties: false, properties: {a: {type: string}}}\n",
+                "components.schemas.Report: `additionalProperties: false`",
+            ),
+        ];
+        for (schemas, expected) in cases {
+            let problems = lint::generation_problems(&spec(schemas));
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "expected {expected:?} for\n{schemas}\ngot {problems:?}"
+            );
+        }
+    }
 }

@@ -1,0 +1,527 @@
+//! Schemas with `x-keyed-union`: a JSON object holding some shared fields
+//! and exactly one more key that says what the object is (the callback
+//! envelope, whose key names the trigger; a contact message, whose key names
+//! the kind of content).
+//!
+//! Each becomes a struct with the shared fields and one field holding an
+//! enum with a variant per listed key, plus `Unknown` for any other key, so
+//! that a key Sinch adds later parses instead of failing. typify cannot
+//! express that (its enums are closed, and `flatten` buffers the whole
+//! object), so the code is generated here; the helpers it calls live in
+//! `src/events/de.rs`.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::{Map, Value};
+
+/// Where the generated unions live; replacement paths point here.
+pub const MODULE: &str = "crate::generated::events";
+
+/// What one `x-keyed-union` schema says, checked.
+pub struct Union {
+    name: String,
+    description: String,
+    enum_name: String,
+    enum_description: String,
+    field: String,
+    shared: Vec<Shared>,
+    variants: Vec<Variant>,
+    triggers: bool,
+}
+
+struct Shared {
+    name: String,
+    ty: TokenStream,
+    required: bool,
+    doc: String,
+}
+
+struct Variant {
+    key: String,
+    ident: String,
+    payload: TokenStream,
+    doc: String,
+}
+
+impl Union {
+    /// The schema name (replaced in progenitor's output by this type).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The names of the schemas that carry `x-keyed-union`.
+pub fn names(schemas: &Map<String, Value>) -> BTreeSet<String> {
+    schemas
+        .iter()
+        .filter(|(_, s)| s.get("x-keyed-union").is_some())
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Reads every `x-keyed-union` schema. `enums` are the open-enum schema
+/// names; `triggers` the values of `WebhookTrigger`.
+pub fn read(
+    schemas: &Map<String, Value>,
+    enums: &BTreeSet<&str>,
+    triggers: &[String],
+) -> Result<Vec<Union>, String> {
+    let unions = names(schemas);
+    let types = Types {
+        schemas,
+        enums,
+        unions: &unions,
+    };
+    let mut out = Vec::new();
+    for name in &unions {
+        let schema = &schemas[name];
+        let place = format!("components.schemas.{name}");
+        let ext = &schema["x-keyed-union"];
+        let text = |key: &str| {
+            ext.get(key)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{place}: x-keyed-union needs `{key}` (a string)"))
+        };
+        let (enum_name, field) = (text("enum")?, text("field")?);
+        let by_trigger = ext.get("triggers").and_then(Value::as_object);
+        let keys: Vec<(String, String)> = match (by_trigger, ext.get("keys")) {
+            (Some(map), None) => map
+                .iter()
+                .map(|(key, trigger)| match trigger.as_str() {
+                    Some(t) if triggers.iter().any(|known| known == t) => {
+                        Ok((key.clone(), t.to_owned()))
+                    }
+                    _ => Err(format!(
+                        "{place}: x-keyed-union.triggers.{key} must be a value of WebhookTrigger"
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            (None, Some(Value::Array(list))) => list
+                .iter()
+                .map(|key| {
+                    key.as_str()
+                        .map(|k| (k.to_owned(), k.to_owned()))
+                        .ok_or_else(|| format!("{place}: x-keyed-union.keys must be strings"))
+                })
+                .collect::<Result<_, _>>()?,
+            _ => {
+                return Err(format!(
+                    "{place}: x-keyed-union needs either `triggers` (key: WebhookTrigger) or `keys` (a list)"
+                ));
+            }
+        };
+        if keys.is_empty() {
+            return Err(format!("{place}: x-keyed-union lists no keys"));
+        }
+        let properties = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .ok_or_else(|| format!("{place}: a keyed union needs `properties`"))?;
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut variants = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (key, variant) in &keys {
+            let property = properties.get(key).ok_or_else(|| {
+                format!("{place}: x-keyed-union key `{key}` is not one of its properties")
+            })?;
+            let target = ref_name(property).ok_or_else(|| {
+                format!("{place}.{key}: an identifying key's property must be a $ref")
+            })?;
+            let ident = super::variant_name(variant);
+            if ident == "Unknown" || !seen.insert(ident.clone()) {
+                return Err(format!(
+                    "{place}: x-keyed-union gives two keys the variant name `{ident}`"
+                ));
+            }
+            let doc = match by_trigger {
+                Some(_) => format!("`{variant}`: the `{key}` key holds a `{target}`."),
+                None => format!("The `{key}` key: a `{target}`."),
+            };
+            variants.push(Variant {
+                key: key.clone(),
+                ident,
+                payload: types.of(property, &format!("{place}.{key}"))?,
+                doc,
+            });
+        }
+        if required.iter().any(|r| keys.iter().any(|(k, _)| k == r)) {
+            return Err(format!(
+                "{place}: an identifying key cannot be `required` (exactly one is present)"
+            ));
+        }
+        let mut shared = Vec::new();
+        for (prop, prop_schema) in properties {
+            if keys.iter().any(|(k, _)| k == prop) {
+                continue;
+            }
+            if prop == &field {
+                return Err(format!(
+                    "{place}: x-keyed-union.field `{field}` is also a property name"
+                ));
+            }
+            shared.push(Shared {
+                name: prop.clone(),
+                ty: types.of(prop_schema, &format!("{place}.{prop}"))?,
+                required: required.contains(&prop.as_str()),
+                doc: types.doc(prop_schema),
+            });
+        }
+        let description = schema
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or(name)
+            .to_owned();
+        let enum_description = match by_trigger {
+            Some(_) => format!(
+                "What a [`{name}`] is about: one variant per trigger, named after the trigger, holding the payload under the trigger's identifying key."
+            ),
+            None => format!(
+                "What a [`{name}`] holds: one variant per key listed in the spec, holding the payload under that key."
+            ),
+        };
+        out.push(Union {
+            name: name.clone(),
+            description,
+            enum_name,
+            enum_description,
+            field,
+            shared,
+            variants,
+            triggers: by_trigger.is_some(),
+        });
+    }
+    Ok(out)
+}
+
+fn ref_name(schema: &Value) -> Option<&str> {
+    schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+}
+
+struct Types<'a> {
+    schemas: &'a Map<String, Value>,
+    enums: &'a BTreeSet<&'a str>,
+    unions: &'a BTreeSet<String>,
+}
+
+impl Types<'_> {
+    /// The Rust type of a property of a keyed union (the few shapes they use).
+    fn of(&self, schema: &Value, place: &str) -> Result<TokenStream, String> {
+        if let Some(target) = ref_name(schema) {
+            if !self.schemas.contains_key(target) {
+                return Err(format!("{place}: $ref to unknown schema {target}"));
+            }
+            let ident = format_ident!("{target}");
+            return Ok(if self.unions.contains(target) {
+                quote!(crate::generated::events::#ident)
+            } else if self.enums.contains(target) {
+                quote!(crate::generated::enums::#ident)
+            } else {
+                quote!(crate::generated::types::#ident)
+            });
+        }
+        let format = schema.get("format").and_then(Value::as_str);
+        match (schema.get("type").and_then(Value::as_str), format) {
+            (Some("string"), Some("date-time")) => {
+                Ok(quote!(::chrono::DateTime<::chrono::offset::Utc>))
+            }
+            (Some("string"), None) if schema.get("enum").is_none() => {
+                Ok(quote!(::std::string::String))
+            }
+            (Some("boolean"), None) => Ok(quote!(bool)),
+            _ => Err(format!(
+                "{place}: a keyed union's properties must be a $ref, a string (optionally date-time) or a boolean"
+            )),
+        }
+    }
+
+    /// A property's description, or its referenced schema's.
+    fn doc(&self, schema: &Value) -> String {
+        let described = |s: &Value| {
+            s.get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        described(schema)
+            .or_else(|| {
+                ref_name(schema)
+                    .and_then(|t| self.schemas.get(t))
+                    .and_then(described)
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The struct, the enum and their serde (and schemars) impls.
+pub fn generate(u: &Union) -> TokenStream {
+    let name = format_ident!("{}", u.name);
+    let name_str = u.name.as_str();
+    let enum_ident = format_ident!("{}", u.enum_name);
+    let field = format_ident!("{}", u.field);
+    let description = &u.description;
+    let enum_description = &u.enum_description;
+
+    let shared_names: Vec<&str> = u.shared.iter().map(|s| s.name.as_str()).collect();
+    let shared_idents: Vec<_> = u
+        .shared
+        .iter()
+        .map(|s| format_ident!("{}", s.name))
+        .collect();
+    let shared_inner: Vec<&TokenStream> = u.shared.iter().map(|s| &s.ty).collect();
+    let shared_types = u.shared.iter().map(|s| {
+        let ty = &s.ty;
+        if s.required {
+            quote!(#ty)
+        } else {
+            quote!(::std::option::Option<#ty>)
+        }
+    });
+    let shared_docs = u.shared.iter().map(|s| {
+        let missing = if s.required {
+            ""
+        } else {
+            " `None` when absent."
+        };
+        format!("`{}`: {}{missing}", s.name, s.doc)
+    });
+    let finish_shared = u.shared.iter().map(|s| {
+        let ident = format_ident!("{}", s.name);
+        let key = s.name.as_str();
+        if s.required {
+            quote!(let #ident = #ident.ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(#key))?;)
+        } else {
+            quote!()
+        }
+    });
+    let serialize_shared = u.shared.iter().map(|s| {
+        let ident = format_ident!("{}", s.name);
+        let key = s.name.as_str();
+        if s.required {
+            quote!(map.serialize_entry(#key, &self.#ident)?;)
+        } else {
+            quote!(if let Some(value) = &self.#ident { map.serialize_entry(#key, value)?; })
+        }
+    });
+    let required: Vec<&str> = u
+        .shared
+        .iter()
+        .filter(|s| s.required)
+        .map(|s| s.name.as_str())
+        .collect();
+
+    let keys: Vec<&str> = u.variants.iter().map(|v| v.key.as_str()).collect();
+    let variants: Vec<_> = u
+        .variants
+        .iter()
+        .map(|v| format_ident!("{}", v.ident))
+        .collect();
+    let payloads: Vec<&TokenStream> = u.variants.iter().map(|v| &v.payload).collect();
+    let variant_docs = u.variants.iter().map(|v| v.doc.as_str());
+    let field_doc = format!(
+        "What this is, by its identifying key: see [`{}`].",
+        u.enum_name
+    );
+    let expecting = format!(
+        "a JSON object with one of the keys {}",
+        keys.iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    let trigger_items = if u.triggers {
+        let triggers: Vec<_> = u
+            .variants
+            .iter()
+            .map(|v| format_ident!("{}", v.ident))
+            .collect();
+        quote! {
+            /// The trigger that fired, or `None` for [`Self::Unknown`] (a key
+            /// this version of the crate does not know; its trigger cannot be
+            /// told from the key).
+            pub fn trigger(&self) -> ::std::option::Option<crate::WebhookTrigger> {
+                match self {
+                    #(Self::#variants(_) => Some(crate::WebhookTrigger::#triggers),)*
+                    Self::Unknown(_) => None,
+                }
+            }
+
+            /// The identifying key of the events of `trigger`, if the spec
+            /// names one.
+            pub fn key_of(trigger: &crate::WebhookTrigger) -> ::std::option::Option<&'static str> {
+                match trigger {
+                    #(crate::WebhookTrigger::#triggers => Some(#keys),)*
+                    _ => None,
+                }
+            }
+        }
+    } else {
+        quote!()
+    };
+
+    quote! {
+        #[doc = #description]
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct #name {
+            #(
+                #[doc = #shared_docs]
+                pub #shared_idents: #shared_types,
+            )*
+            #[doc = #field_doc]
+            pub #field: #enum_ident,
+        }
+
+        #[doc = #enum_description]
+        ///
+        /// A key this version of the crate does not know is not an error: it
+        /// is [`Self::Unknown`], with the key and its JSON as received.
+        #[derive(Clone, Debug, PartialEq)]
+        #[non_exhaustive]
+        pub enum #enum_ident {
+            #(
+                #[doc = #variant_docs]
+                #variants(#payloads),
+            )*
+            /// A key this version of the crate does not know, with its JSON
+            /// exactly as received.
+            Unknown(crate::events::UnknownKey),
+        }
+
+        impl #enum_ident {
+            /// The identifying keys this version knows, in the spec's order.
+            pub const KEYS: &'static [&'static str] = &[#(#keys),*];
+
+            /// The identifying key this came under.
+            pub fn key(&self) -> &str {
+                match self {
+                    #(Self::#variants(_) => #keys,)*
+                    Self::Unknown(unknown) => unknown.key.as_str(),
+                }
+            }
+
+            /// `false` for [`Self::Unknown`].
+            pub fn is_known(&self) -> bool {
+                !matches!(self, Self::Unknown(_))
+            }
+
+            #trigger_items
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                struct Visitor;
+                impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                    type Value = #name;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(#expecting)
+                    }
+                    fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<#name, A::Error> {
+                        #(let mut #shared_idents: ::std::option::Option<#shared_inner> = None;)*
+                        let mut found = crate::events::de::Found::<#enum_ident>::default();
+                        while let Some(key) = map.next_key::<crate::events::de::Key<'de>>()? {
+                            match key.as_str() {
+                                #(#shared_names => crate::events::de::once::<_, A::Error>(&mut #shared_idents, #shared_names, map.next_value()?)?,)*
+                                #(#keys => found.known::<A::Error>(#keys, #enum_ident::#variants(map.next_value()?))?,)*
+                                _ => found.other(&mut map, key)?,
+                            }
+                        }
+                        #(#finish_shared)*
+                        let #field = found.finish::<A::Error>(#enum_ident::KEYS, #enum_ident::Unknown)?;
+                        Ok(#name { #(#shared_idents,)* #field })
+                    }
+                }
+                deserializer.deserialize_map(Visitor)
+            }
+        }
+
+        impl ::serde::Serialize for #name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                use ::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                #(#serialize_shared)*
+                match &self.#field {
+                    #(#enum_ident::#variants(payload) => map.serialize_entry(#keys, payload)?,)*
+                    #enum_ident::Unknown(unknown) => map.serialize_entry(&unknown.key, &unknown.json)?,
+                }
+                map.end()
+            }
+        }
+
+        #[cfg(feature = "schemars")]
+        impl ::schemars::JsonSchema for #name {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                #name_str.into()
+            }
+
+            fn json_schema(generator: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+                let mut properties = ::serde_json::Map::new();
+                #(properties.insert(#shared_names.to_owned(), generator.subschema_for::<#shared_inner>().to_value());)*
+                #(properties.insert(#keys.to_owned(), generator.subschema_for::<#payloads>().to_value());)*
+                ::schemars::json_schema!({
+                    "type": "object",
+                    "description": #description,
+                    "properties": properties,
+                    "required": [#(#required),*],
+                })
+            }
+        }
+    }
+}
+
+/// `pub use` of every schema reachable from the keyed unions (payloads,
+/// their parts, their enums), so that `sinch_conversation::events` offers
+/// each type a new trigger brings without a handwritten change.
+pub fn reexports(schemas: &Map<String, Value>, enums: &BTreeSet<&str>) -> TokenStream {
+    let unions = names(schemas);
+    let items = reachable(schemas).into_iter().map(|name| {
+        let ident = format_ident!("{name}");
+        if unions.contains(&name) {
+            quote!(pub use super::events::#ident;)
+        } else if enums.contains(name.as_str()) {
+            quote!(pub use super::enums::#ident;)
+        } else {
+            quote!(pub use super::types::#ident;)
+        }
+    });
+    let enum_reexports = unions.iter().filter_map(|name| {
+        let ext = schemas.get(name)?.get("x-keyed-union")?;
+        let ident = format_ident!("{}", ext.get("enum")?.as_str()?);
+        Some(quote!(pub use super::events::#ident;))
+    });
+    quote!(#(#items)* #(#enum_reexports)*)
+}
+
+/// The keyed unions and every schema they refer to, transitively.
+pub fn reachable(schemas: &Map<String, Value>) -> BTreeSet<String> {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut todo: Vec<String> = names(schemas).into_iter().collect();
+    while let Some(name) = todo.pop() {
+        if !schemas.contains_key(&name) || !seen.insert(name.clone()) {
+            continue;
+        }
+        collect_refs(&schemas[&name], &mut todo);
+    }
+    seen
+}
+
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = ref_name(value) {
+                out.push(name.to_owned());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(list) => list.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}

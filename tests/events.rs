@@ -1,0 +1,659 @@
+//! Typed callback events: a corpus of realistic bodies (one or more per
+//! trigger, written from Sinch's documented shapes) parsed to their
+//! variants with their fields checked, and what is and is not an error.
+use sinch_conversation::WebhookTrigger;
+use sinch_conversation::callbacks::{CallbackError, Signer, Verifier, VerifyError};
+use sinch_conversation::events::{
+    self, CallbackEvent, CapabilityStatus, ContactEventKind, ContactMessageContent,
+    ContactMessageEventKind, ConversationChannel, ConversationDirection, DeliveryStatus, Event,
+    OptInStatus, OptOutStatus, ProcessingMode, ReasonCode, ReasonSubCode,
+};
+
+fn corpus(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/corpus/events/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn parse(name: &str) -> CallbackEvent {
+    events::parse(&corpus(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+const APP: &str = "01EB37HMH1M6SV18ASNS3G135H";
+const PROJECT: &str = "c36f3d3d-1513-4edd-ae42-11995557ff61";
+
+#[test]
+fn message_inbound_text_with_every_shared_field() {
+    let event = parse("message_inbound_text");
+    assert_eq!(event.app_id, APP);
+    assert_eq!(event.project_id, PROJECT);
+    // Nine fractional digits, kept to the nanosecond.
+    let accepted = event.accepted_time.expect("accepted_time");
+    assert_eq!(accepted.to_rfc3339(), "2026-11-17T16:05:51.724083123+00:00");
+    assert_eq!(accepted.timestamp_subsec_nanos(), 724_083_123);
+    assert_eq!(event.event_time.map(|t| t.timestamp()), Some(1_794_931_545));
+    assert_eq!(event.message_metadata.as_deref(), Some(""));
+    assert_eq!(event.correlation_id.as_deref(), Some(""));
+    assert_eq!(event.trigger(), Some(WebhookTrigger::MessageInbound));
+    assert_eq!(event.event.key(), "message");
+    let Event::MessageInbound(message) = &event.event else {
+        panic!("{:?}", event.event)
+    };
+    assert_eq!(message.id.as_deref(), Some("01EQBC1A3BEK731GY4YXEN0C2R"));
+    assert_eq!(message.direction, Some(ConversationDirection::ToApp));
+    assert_eq!(message.processing_mode, Some(ProcessingMode::Conversation));
+    assert_eq!(message.injected, Some(false));
+    assert_eq!(
+        message.contact_id.as_deref(),
+        Some("01EQBC1A3BEK731GY4YXEN0C2S")
+    );
+    let identity = message.channel_identity.as_ref().expect("channel_identity");
+    assert_eq!(identity.channel, Some(ConversationChannel::Messenger));
+    assert_eq!(identity.identity.as_deref(), Some("2742085512340733"));
+    assert_eq!(identity.app_id.as_deref(), Some(APP));
+    let content = message.contact_message.as_ref().expect("contact_message");
+    assert_eq!(content.reply_to, None);
+    match &content.content {
+        ContactMessageContent::TextMessage(text) => {
+            assert_eq!(text.text.as_deref(), Some("Hej, är ni öppna idag?"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn inbound(name: &str) -> sinch_conversation::events::ContactMessage {
+    match parse(name).event {
+        Event::MessageInbound(m) => m.contact_message.expect("contact_message"),
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+#[test]
+fn message_inbound_media_with_reply_to() {
+    let message = inbound("message_inbound_media");
+    assert_eq!(
+        message.reply_to.and_then(|r| r.message_id).as_deref(),
+        Some("01EQBC0ZZZZZZZZZZZZZZZZZZZ")
+    );
+    let ContactMessageContent::MediaMessage(media) = message.content else {
+        panic!("{:?}", message.content)
+    };
+    assert_eq!(
+        media.url.as_deref(),
+        Some("https://media.example.com/01EQBC2R5Q.jpg")
+    );
+    assert_eq!(
+        media.thumbnail_url.as_deref(),
+        Some("https://media.example.com/01EQBC2R5Q-thumb.jpg")
+    );
+    assert_eq!(media.filename_override, None);
+}
+
+#[test]
+fn message_inbound_location_in_dispatch_mode() {
+    let event = parse("message_inbound_location");
+    let Event::MessageInbound(m) = &event.event else {
+        panic!()
+    };
+    assert_eq!(m.processing_mode, Some(ProcessingMode::Dispatch));
+    assert_eq!(m.contact_id.as_deref(), Some(""));
+    assert_eq!(event.correlation_id, None, "absent optional field");
+    let Some(ContactMessageContent::LocationMessage(location)) =
+        m.contact_message.as_ref().map(|c| &c.content)
+    else {
+        panic!("{m:?}")
+    };
+    let point = location.coordinates.as_ref().expect("coordinates");
+    assert_eq!(
+        (point.latitude, point.longitude),
+        (Some(59.3293), Some(18.0686))
+    );
+    assert_eq!(location.title.as_deref(), Some("Stockholm"));
+    assert_eq!(location.label.as_deref(), Some("Drottninggatan 1"));
+}
+
+#[test]
+fn message_inbound_choice_response() {
+    let event = parse("message_inbound_choice");
+    assert_eq!(event.correlation_id.as_deref(), Some("booking-42"));
+    assert_eq!(
+        event.message_metadata.as_deref(),
+        Some(r#"{"campaign":"autumn"}"#)
+    );
+    assert_eq!(
+        event.accepted_time.map(|t| t.timestamp_subsec_nanos()),
+        Some(1)
+    );
+    let ContactMessageContent::ChoiceResponseMessage(choice) =
+        inbound("message_inbound_choice").content
+    else {
+        panic!()
+    };
+    assert_eq!(
+        choice.message_id.as_deref(),
+        Some("01EQBC48R7TQ2W9G6H1MJK3V0D")
+    );
+    assert_eq!(
+        choice.postback_data.as_deref(),
+        Some("appointment:confirm:42")
+    );
+}
+
+#[test]
+fn other_content_kinds_keep_their_key_and_json() {
+    let ContactMessageContent::Unknown(other) = inbound("message_inbound_media_card").content
+    else {
+        panic!()
+    };
+    assert_eq!(other.key, "media_card_message");
+    assert_eq!(
+        other.json.get(),
+        r#"{"url":"https://media.example.com/card.png","caption":"Look at this"}"#
+    );
+    let value: serde_json::Value = other.json.parse().expect("valid JSON");
+    assert_eq!(value["caption"], "Look at this");
+}
+
+#[test]
+fn redaction_has_the_message_shape() {
+    let event = parse("message_inbound_smart_conversation_redaction");
+    assert_eq!(
+        event.trigger(),
+        Some(WebhookTrigger::MessageInboundSmartConversationRedaction)
+    );
+    let Event::MessageInboundSmartConversationRedaction(m) = event.event else {
+        panic!()
+    };
+    let Some(ContactMessageContent::TextMessage(t)) = m.contact_message.map(|c| c.content) else {
+        panic!()
+    };
+    assert_eq!(t.text.as_deref(), Some("My card number is {CREDIT_CARD}"));
+}
+
+#[test]
+fn message_delivery_failed_with_reason() {
+    let event = parse("message_delivery");
+    assert_eq!(event.trigger(), Some(WebhookTrigger::MessageDelivery));
+    assert_eq!(event.correlation_id.as_deref(), Some("c-77"));
+    let Event::MessageDelivery(report) = event.event else {
+        panic!()
+    };
+    assert_eq!(
+        report.message_id.as_deref(),
+        Some("01EQBC7C3KQ0V8N4G1W6Y2Z9RT")
+    );
+    assert_eq!(report.status, Some(DeliveryStatus::Failed));
+    assert_eq!(report.metadata.as_deref(), Some("order-1234"));
+    let reason = report.reason.expect("reason");
+    assert_eq!(reason.code, Some(ReasonCode::RecipientNotReachable));
+    assert_eq!(reason.sub_code, Some(ReasonSubCode::UnspecifiedSubCode));
+    assert!(
+        reason
+            .description
+            .is_some_and(|d| d.contains("Unable to find a route"))
+    );
+    assert_eq!(
+        report.channel_identity.and_then(|c| c.channel),
+        Some(ConversationChannel::Sms)
+    );
+
+    let Event::MessageDelivery(queued) = parse("message_delivery_queued").event else {
+        panic!()
+    };
+    assert_eq!(queued.status, Some(DeliveryStatus::QueuedOnChannel));
+    assert_eq!(queued.reason, None);
+    assert_eq!(queued.processing_mode, Some(ProcessingMode::Dispatch));
+}
+
+#[test]
+fn message_submit() {
+    let Event::MessageSubmit(submit) = parse("message_submit").event else {
+        panic!()
+    };
+    assert_eq!(
+        submit.message_id.as_deref(),
+        Some("01EQBC7C3KQ0V8N4G1W6Y2Z9RT")
+    );
+    let submitted = submit.submitted_message;
+    assert_eq!(submitted["text_message"]["text"], "Your order has shipped");
+}
+
+#[test]
+fn event_inbound_contact_event_and_contact_message_event() {
+    let Event::EventInbound(composing) = parse("event_inbound_composing").event else {
+        panic!()
+    };
+    assert_eq!(composing.id.as_deref(), Some("01EQBC8D"));
+    assert!(matches!(
+        composing.contact_event.map(|e| e.kind),
+        Some(ContactEventKind::ComposingEvent(_))
+    ));
+    assert_eq!(composing.contact_message_event, None);
+
+    let Event::EventInbound(reaction) = parse("event_inbound_reaction").event else {
+        panic!()
+    };
+    let Some(ContactMessageEventKind::ReactionEvent(r)) =
+        reaction.contact_message_event.map(|e| e.kind)
+    else {
+        panic!()
+    };
+    assert_eq!(r.emoji.as_deref(), Some("👍"));
+    assert_eq!(r.action.as_deref(), Some("REACTION_ACTION_REACT"));
+    assert_eq!(r.message_id.as_deref(), Some("01EQBC7C3KQ0V8N4G1W6Y2Z9RT"));
+}
+
+#[test]
+fn event_delivery() {
+    let Event::EventDelivery(report) = parse("event_delivery").event else {
+        panic!()
+    };
+    assert_eq!(report.event_id.as_deref(), Some("01EQBC9F"));
+    assert_eq!(report.status, Some(DeliveryStatus::Delivered));
+}
+
+#[test]
+fn conversation_notifications() {
+    for (name, trigger, active) in [
+        (
+            "conversation_start",
+            WebhookTrigger::ConversationStart,
+            true,
+        ),
+        ("conversation_stop", WebhookTrigger::ConversationStop, false),
+        (
+            "conversation_delete",
+            WebhookTrigger::ConversationDelete,
+            false,
+        ),
+    ] {
+        let event = parse(name);
+        assert_eq!(event.trigger(), Some(trigger), "{name}");
+        let notification = match event.event {
+            Event::ConversationStart(n)
+            | Event::ConversationStop(n)
+            | Event::ConversationDelete(n) => n,
+            other => panic!("{name}: {other:?}"),
+        };
+        let conversation = notification.conversation.expect("conversation");
+        assert_eq!(
+            conversation.id.as_deref(),
+            Some("01EQBC1A3BEK731GY4YXEN0C2R")
+        );
+        assert_eq!(conversation.active, Some(active), "{name}");
+        assert_eq!(
+            conversation.active_channel,
+            Some(ConversationChannel::Whatsapp)
+        );
+        assert_eq!(
+            conversation
+                .last_received
+                .map(|t| t.timestamp_subsec_micros()),
+            Some(724_083)
+        );
+        assert_eq!(conversation.metadata_json["tier"], "gold");
+    }
+}
+
+#[test]
+fn contact_notifications() {
+    for (name, trigger) in [
+        ("contact_create", WebhookTrigger::ContactCreate),
+        ("contact_delete", WebhookTrigger::ContactDelete),
+        ("contact_update", WebhookTrigger::ContactUpdate),
+    ] {
+        let event = parse(name);
+        assert_eq!(event.trigger(), Some(trigger.clone()), "{name}");
+        let notification = match event.event {
+            Event::ContactCreate(n) | Event::ContactDelete(n) | Event::ContactUpdate(n) => n,
+            other => panic!("{name}: {other:?}"),
+        };
+        let contact = notification.contact.expect("contact");
+        assert_eq!(contact.id.as_deref(), Some("01EQBC1A3BEK731GY4YXEN0C2S"));
+        assert_eq!(contact.channel_identities.len(), 2);
+        assert_eq!(
+            contact.channel_priority,
+            [
+                ConversationChannel::Whatsapp,
+                ConversationChannel::Messenger
+            ]
+        );
+        assert_eq!(contact.language.as_deref(), Some("EN_US"));
+        let suffix = name.trim_start_matches("contact_");
+        assert_eq!(contact.display_name, Some(format!("Ada ({suffix})")));
+    }
+}
+
+#[test]
+fn contact_merge() {
+    let Event::ContactMerge(merge) = parse("contact_merge").event else {
+        panic!()
+    };
+    let preserved = merge.preserved_contact.expect("preserved");
+    let deleted = merge.deleted_contact.expect("deleted");
+    assert_eq!(preserved.id.as_deref(), Some("01EQBC1A3BEK731GY4YXEN0C2S"));
+    assert_eq!(deleted.id.as_deref(), Some("01EQBCA0DELETEDCONTACT00000"));
+    assert_eq!(preserved.channel_identities.len(), 2);
+    assert!(deleted.channel_priority.is_empty(), "absent list is empty");
+}
+
+#[test]
+fn contact_identities_duplication_under_its_real_key() {
+    let event = parse("contact_identities_duplication");
+    assert_eq!(
+        event.trigger(),
+        Some(WebhookTrigger::ContactIdentitiesDuplication)
+    );
+    assert_eq!(
+        event.event.key(),
+        "duplicated_contact_identities_notification"
+    );
+    assert_eq!(
+        event.accepted_time.map(|t| t.timestamp_subsec_nanos()),
+        Some(987_654_321)
+    );
+    let Event::ContactIdentitiesDuplication(dup) = event.event else {
+        panic!()
+    };
+    assert_eq!(dup.duplicated_identities.len(), 2);
+    assert_eq!(
+        dup.duplicated_identities[0].channel,
+        Some(ConversationChannel::Sms)
+    );
+    assert_eq!(dup.duplicated_identities[1].contact_ids.len(), 3);
+    assert_eq!(
+        dup.duplicated_identities[1].contact_ids[2],
+        "01EQBCB2THIRDCONTACT000000"
+    );
+}
+
+#[test]
+fn capability() {
+    let Event::Capability(c) = parse("capability").event else {
+        panic!()
+    };
+    assert_eq!(c.request_id.as_deref(), Some("01EQBCC2REQ"));
+    assert_eq!(c.channel, Some(ConversationChannel::Rcs));
+    assert_eq!(
+        c.capability_status,
+        Some(CapabilityStatus::CapabilityPartial)
+    );
+    assert_eq!(c.channel_capabilities, ["RichCard", "ChipList"]);
+    // Sinch's own `UNKNOWN` code is a known value, not the catch-all.
+    assert_eq!(
+        c.reason.and_then(|r| r.code),
+        Some(ReasonCode::UnknownValue)
+    );
+}
+
+#[test]
+fn opt_in_and_opt_out() {
+    let Event::OptIn(opt_in) = parse("opt_in").event else {
+        panic!()
+    };
+    assert_eq!(opt_in.status, Some(OptInStatus::OptInSucceeded));
+    assert_eq!(opt_in.identity.as_deref(), Some("46732000000"));
+    assert_eq!(opt_in.error_details, None);
+    let Event::OptOut(opt_out) = parse("opt_out").event else {
+        panic!()
+    };
+    assert_eq!(opt_out.status, Some(OptOutStatus::OptOutFailed));
+    assert_eq!(
+        opt_out.error_details.and_then(|e| e.description).as_deref(),
+        Some("The contact has no identity on the channel")
+    );
+}
+
+#[test]
+fn channel_event() {
+    let Event::ChannelEvent(n) = parse("channel_event").event else {
+        panic!()
+    };
+    let event = n.channel_event.expect("channel_event");
+    assert_eq!(event.channel, Some(ConversationChannel::Whatsapp));
+    assert_eq!(
+        event.event_type.as_deref(),
+        Some("WHATSAPP_QUALITY_RATING_CHANGED")
+    );
+    assert_eq!(event.additional_data["quality_rating"], "YELLOW");
+}
+
+#[test]
+fn smart_conversation() {
+    let Event::SmartConversation(n) = parse("smart_conversation").event else {
+        panic!()
+    };
+    assert_eq!(
+        n.channel_identity.as_deref(),
+        Some("46732000000"),
+        "a string here"
+    );
+    let results = n.analysis_results.expect("analysis_results");
+    assert_eq!(results.ml_sentiment_result.len(), 1);
+    assert_eq!(results.ml_sentiment_result[0]["sentiment"], "positive");
+    assert_eq!(results.ml_nlu_result[0]["intent"], "general.yes_or_agreed");
+    assert!(results.ml_pii_result.is_empty());
+}
+
+#[test]
+fn record_notification_in_both_casings() {
+    let Event::RecordNotification(snake) = parse("record_notification").event else {
+        panic!()
+    };
+    assert_eq!(snake.entity_id.as_deref(), Some("01EQBCF5REC"));
+    assert_eq!(
+        snake.record_status.as_deref(),
+        Some("RECORD_STATUS_AVAILABLE")
+    );
+    assert_eq!(snake.processing_mode, Some(ProcessingMode::Conversation));
+    let Event::RecordNotification(camel) = parse("record_notification_camel_case").event else {
+        panic!()
+    };
+    assert_eq!(camel.entity_id.as_deref(), Some("01EQBCF6REC"));
+    assert_eq!(
+        camel.record_status.as_deref(),
+        Some("RECORD_STATUS_DELETED")
+    );
+    assert_eq!(
+        camel.contact_id.as_deref(),
+        Some("01EQBC1A3BEK731GY4YXEN0C2S")
+    );
+    assert_eq!(
+        camel.conversation_id.as_deref(),
+        Some("01EQBC1A3BEK731GY4YXEN0C2R")
+    );
+    assert_eq!(camel.processing_mode, Some(ProcessingMode::Dispatch));
+    assert_eq!(
+        camel.channel_identity.and_then(|c| c.channel),
+        Some(ConversationChannel::Sms)
+    );
+}
+
+#[test]
+fn unsupported_keeps_the_channel_payload() {
+    let Event::Unsupported(u) = parse("unsupported").event else {
+        panic!()
+    };
+    let payload: serde_json::Value =
+        serde_json::from_str(u.payload.as_deref().expect("payload")).expect("JSON in a string");
+    assert_eq!(payload["object"], "whatsapp_business_account");
+    assert_eq!(u.id.as_deref(), Some("01EQBCG7UNS"));
+}
+
+#[test]
+fn a_newer_trigger_is_its_own_variant_with_key_and_json() {
+    let event = parse("newer_trigger");
+    assert_eq!(event.trigger(), None);
+    assert_eq!(event.app_id, APP);
+    let Event::Unknown(unknown) = &event.event else {
+        panic!("{:?}", event.event)
+    };
+    assert_eq!(unknown.key, "conversation_summary_notification");
+    assert_eq!(event.event.key(), "conversation_summary_notification");
+    assert!(!event.event.is_known());
+    let value: serde_json::Value = unknown.json.parse().expect("JSON");
+    assert_eq!(value["summary"], "Ada asked about opening hours.");
+}
+
+#[test]
+fn newer_fields_and_enum_values_are_kept_or_ignored() {
+    let Event::MessageDelivery(report) = parse("newer_fields_and_values").event else {
+        panic!()
+    };
+    assert_eq!(
+        report.status,
+        Some(DeliveryStatus::Unknown("EXPIRED_ON_CHANNEL".into()))
+    );
+    assert_eq!(
+        report.processing_mode,
+        Some(ProcessingMode::Unknown("HYBRID".into()))
+    );
+    let reason = report.reason.expect("reason");
+    assert_eq!(
+        reason.code,
+        Some(ReasonCode::Unknown(
+            "RECIPIENT_BLOCKED_BY_NEW_POLICY".into()
+        ))
+    );
+    assert_eq!(
+        reason.sub_code,
+        Some(ReasonSubCode::Unknown("SOMETHING_NEWER".into()))
+    );
+    assert_eq!(
+        report.channel_identity.and_then(|c| c.channel),
+        Some(ConversationChannel::Unknown("NEWCHAT".into()))
+    );
+}
+
+/// Every trigger the spec maps has a corpus body that parses to it.
+#[test]
+fn the_corpus_covers_every_trigger() {
+    let dir = format!("{}/tests/corpus/events", env!("CARGO_MANIFEST_DIR"));
+    let mut seen = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("corpus dir") {
+        let path = entry.expect("entry").path();
+        let body = std::fs::read(&path).expect("read");
+        let event = events::parse(&body).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if let Some(trigger) = event.trigger() {
+            seen.insert(trigger);
+        }
+    }
+    let expected: Vec<WebhookTrigger> = WebhookTrigger::KNOWN
+        .iter()
+        .filter(|t| Event::key_of(t).is_some())
+        .cloned()
+        .collect();
+    assert_eq!(expected.len(), Event::KEYS.len());
+    assert_eq!(
+        expected.len(),
+        21,
+        "every trigger but UNSPECIFIED_TRIGGER has a key"
+    );
+    for trigger in expected {
+        assert!(seen.contains(&trigger), "no corpus body for {trigger}");
+    }
+}
+
+#[test]
+fn bodies_without_exactly_one_identifying_key_are_errors() {
+    let cases: &[(&str, &str)] = &[
+        (r#"{"app_id":"a","project_id":"p"}"#, "no identifying key"),
+        (
+            r#"{"app_id":"a","project_id":"p","new_scalar":"x"}"#,
+            "no identifying key",
+        ),
+        (
+            r#"{"app_id":"a","project_id":"p","message":{},"message_delivery_report":{}}"#,
+            "two identifying keys, `message` and `message_delivery_report`",
+        ),
+        (
+            r#"{"app_id":"a","project_id":"p","new_a":{},"new_b":{}}"#,
+            "two unknown keys holding objects (`new_a` and `new_b`)",
+        ),
+        (
+            r#"{"project_id":"p","message":{}}"#,
+            "missing field `app_id`",
+        ),
+        (
+            r#"{"app_id":"a","app_id":"b","project_id":"p","message":{}}"#,
+            "duplicate field `app_id`",
+        ),
+        (r#"[1,2]"#, "invalid type: sequence"),
+        (
+            r#"{"app_id":"a","project_id":"p","message":{"injected":"yes"}}"#,
+            "invalid type: string",
+        ),
+        (
+            r#"{"app_id":"a","project_id":"p","accepted_time":"yesterday","message":{}}"#,
+            "input contains invalid characters",
+        ),
+        ("", "EOF"),
+    ];
+    for (body, expected) in cases {
+        let error = events::parse(body.as_bytes()).expect_err(body);
+        assert!(error.to_string().contains(expected), "{body}: {error}");
+    }
+    // The path says where.
+    let error = events::parse(br#"{"app_id":"a","project_id":"p","message":{"contact_message":{"text_message":{"text":5}}}}"#)
+        .expect_err("text is a number");
+    assert_eq!(error.path(), "message.contact_message.text_message.text");
+}
+
+#[test]
+fn a_known_key_wins_over_new_object_fields() {
+    let event = events::parse(
+        br#"{"new_object":{"a":1},"app_id":"a","project_id":"p","opt_in_notification":{}}"#,
+    )
+    .expect("parses");
+    assert!(matches!(event.event, Event::OptIn(_)));
+}
+
+#[test]
+fn parsed_events_serialise_back_to_equal_events() {
+    for name in [
+        "message_inbound_text",
+        "message_inbound_media_card",
+        "newer_trigger",
+        "contact_merge",
+    ] {
+        let event = parse(name);
+        let text = serde_json::to_string(&event).expect("serialises");
+        let again = events::parse(text.as_bytes()).expect("parses back");
+        assert_eq!(again, event, "{name}");
+    }
+}
+
+#[test]
+fn verify_event_verifies_then_parses() {
+    let body = corpus("message_delivery");
+    let verifier = Verifier::new("s3cret");
+    let headers = Signer::new("s3cret").sign(&body).to_header_map();
+    let event = verifier.verify_event(&headers, &body).expect("valid");
+    assert_eq!(event.trigger(), Some(WebhookTrigger::MessageDelivery));
+
+    // Same bytes with another signature: refused before parsing.
+    let forged = Signer::new("other").sign(&body).to_header_map();
+    assert_eq!(
+        verifier.verify_event(&forged, &body),
+        Err(CallbackError::Verify(VerifyError::SignatureMismatch))
+    );
+    // A verified body that is not an event: a parse error, not a verify error.
+    let junk = b"{\"app_id\":\"a\"}";
+    let headers = Signer::new("s3cret").sign(junk).to_header_map();
+    assert!(matches!(
+        verifier.verify_event(&headers, junk),
+        Err(CallbackError::Parse(_))
+    ));
+    // The window applies too.
+    let old = Signer::new("s3cret").sign_with(&body, "n", 1_000_000_000);
+    assert!(matches!(
+        verifier.verify_event(&old.to_header_map(), &body),
+        Err(CallbackError::Verify(VerifyError::OutsideWindow { .. }))
+    ));
+    // And the pairs form.
+    let signed = Signer::new("s3cret").sign(&body);
+    let pairs = signed.pairs().collect::<Vec<_>>();
+    assert!(verifier.verify_event_pairs(pairs, &body).is_ok());
+}
