@@ -299,9 +299,23 @@ pub fn generate(u: &Union) -> TokenStream {
         if s.required {
             quote!(let #ident = #ident.ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(#key))?;)
         } else {
-            quote!()
+            // `null` reads as absent, as in typify's structs.
+            quote!(let #ident = #ident.flatten();)
         }
     });
+    // What one occurrence of a shared field is read as.
+    let shared_read: Vec<TokenStream> = u
+        .shared
+        .iter()
+        .map(|s| {
+            let ty = &s.ty;
+            if s.required {
+                quote!(#ty)
+            } else {
+                quote!(::std::option::Option<#ty>)
+            }
+        })
+        .collect();
     let serialize_shared = u.shared.iter().map(|s| {
         let ident = format_ident!("{}", s.name);
         let key = s.name.as_str();
@@ -425,12 +439,15 @@ pub fn generate(u: &Union) -> TokenStream {
                         f.write_str(#expecting)
                     }
                     fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<#name, A::Error> {
-                        #(let mut #shared_idents: ::std::option::Option<#shared_inner> = None;)*
+                        #(let mut #shared_idents: ::std::option::Option<#shared_read> = None;)*
                         let mut found = crate::events::de::Found::<#enum_ident>::default();
                         while let Some(key) = map.next_key::<crate::events::de::Key<'de>>()? {
                             match key.as_str() {
                                 #(#shared_names => crate::events::de::once::<_, A::Error>(&mut #shared_idents, #shared_names, map.next_value()?)?,)*
-                                #(#keys => found.known::<A::Error>(#keys, #enum_ident::#variants(map.next_value()?))?,)*
+                                // `null` under a key reads as the key being absent.
+                                #(#keys => if let Some(payload) = map.next_value::<::std::option::Option<#payloads>>()? {
+                                    found.known::<A::Error>(#keys, #enum_ident::#variants(payload))?
+                                },)*
                                 _ => found.other(&mut map, key)?,
                             }
                         }

@@ -602,6 +602,54 @@ fn bodies_without_exactly_one_identifying_key_are_errors() {
 }
 
 #[test]
+fn null_reads_as_absent() {
+    let event = events::parse(
+        br#"{"app_id":"a","project_id":"p","correlation_id":null,"accepted_time":null,"message":null,"opt_out_notification":{"status":null}}"#,
+    )
+    .expect("parses");
+    assert_eq!((event.correlation_id, event.accepted_time), (None, None));
+    assert!(matches!(event.event, Event::OptOut(n) if n.status.is_none()));
+    let event = events::parse(
+        br#"{"app_id":"a","project_id":"p","duplicated_contact_identities_notification":{"duplicated_identities":null},
+            "conversation_start_notification":null}"#,
+    )
+    .expect("parses");
+    assert!(
+        matches!(event.event, Event::ContactIdentitiesDuplication(d) if d.duplicated_identities.is_empty())
+    );
+    let Event::ChannelEvent(n) = events::parse(
+        br#"{"app_id":"a","project_id":"p","channel_event_notification":{"channel_event":{"additional_data":null}}}"#,
+    )
+    .expect("parses")
+    .event
+    else {
+        panic!()
+    };
+    assert!(
+        n.channel_event
+            .is_some_and(|e| e.additional_data.is_empty())
+    );
+    // A required field is required: `null` is not an app id.
+    assert!(events::parse(br#"{"app_id":null,"project_id":"p","message":{}}"#).is_err());
+}
+
+/// From a `serde_json::Value` as well as from bytes (the JSON kept for
+/// unknown keys is then `Value`'s rendering of it).
+#[test]
+fn parses_from_a_value_too() {
+    for name in [
+        "message_inbound_text",
+        "newer_trigger",
+        "message_inbound_media_card",
+    ] {
+        let value: serde_json::Value = serde_json::from_slice(&corpus(name)).expect("JSON");
+        let from_value: CallbackEvent = serde_json::from_value(value.clone()).expect(name);
+        let from_text = events::parse(&serde_json::to_vec(&value).expect("JSON")).expect(name);
+        assert_eq!(from_value, from_text, "{name}");
+    }
+}
+
+#[test]
 fn a_known_key_wins_over_new_object_fields() {
     let event = events::parse(
         br#"{"new_object":{"a":1},"app_id":"a","project_id":"p","opt_in_notification":{}}"#,

@@ -53,6 +53,15 @@ pub(crate) fn once<T, E: de::Error>(
     Ok(())
 }
 
+/// A list or map field: `null` reads as empty, as a missing field does.
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 /// What the keys of one object said about which variant it is.
 pub(crate) struct Found<T> {
     known: Option<(&'static str, T)>,

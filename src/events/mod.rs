@@ -20,7 +20,8 @@
 //!   content: [`ContactMessageContent::Unknown`] holds a `media_card_message`,
 //!   a `fallback_message`, ...);
 //! - fields this crate does not know are ignored; every field it knows may be
-//!   missing (`None`, or an empty list), except `app_id` and `project_id`;
+//!   missing or `null` (`None`, or an empty list), except `app_id` and
+//!   `project_id`;
 //! - enum values it does not know are kept, as `Unknown(String)`.
 //!
 //! What is an error ([`ParseError`]): a body that is not a JSON object; no

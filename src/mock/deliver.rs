@@ -208,7 +208,10 @@ mod tests {
             body("SOMETHING_NEW", json!({"something_new_notification": {}})),
             with("something_new_notification", json!({}))
         );
-        assert_eq!(body("SOMETHING_NEW", json!(3)), with("something_new", json!(3)));
+        assert_eq!(
+            body("SOMETHING_NEW", json!(3)),
+            with("something_new", json!(3))
+        );
     }
 
     #[test]
