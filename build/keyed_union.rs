@@ -411,7 +411,7 @@ pub fn generate(u: &Union) -> TokenStream {
         }
 
         impl #enum_ident {
-            /// The identifying keys this version knows, in the spec's order.
+            /// The identifying keys this version of the crate knows.
             pub const KEYS: &'static [&'static str] = &[#(#keys),*];
 
             /// The identifying key this came under.

@@ -11,7 +11,8 @@
 //! serving; lines it cannot take in time are dropped and counted).
 //! Stops cleanly on Ctrl-C. `POST /_mock/projects/{project_id}/apps/{app_id}/events`
 //! with `{"trigger": ..., "payload": {...}}` delivers a signed event to the
-//! app's webhooks (loopback targets only).
+//! app's webhooks (loopback targets only): Sinch's envelope, with the payload
+//! under the trigger's identifying key.
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -39,7 +40,8 @@ Options:
 
 Admin: POST /_mock/projects/{project_id}/apps/{app_id}/events
        {\"trigger\": \"MESSAGE_INBOUND\", \"payload\": {...}}
-       delivers a signed event to the app's webhooks (loopback targets only).
+       delivers a signed event to the app's webhooks (loopback targets only):
+       Sinch's envelope, the payload under the trigger's key (`message`, ...).
 ";
 
 struct Args {
