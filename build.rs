@@ -28,6 +28,8 @@ mod lint;
 #[path = "build/keyed_union.rs"]
 mod keyed_union;
 
+use lint::variant_name;
+
 const SPEC: &str = "openapi/webhooks.yaml";
 /// Where the open enums live (they replace progenitor's closed ones).
 const OPEN_ENUM_MODULE: &str = "crate::generated::enums";
@@ -63,16 +65,6 @@ fn run() -> Result<(), String> {
         .filter_map(|(name, s)| string_enum(s).map(|values| (name.as_str(), values)))
         .collect();
 
-    for (name, values) in &enums {
-        let mut seen = std::collections::BTreeMap::new();
-        for value in values {
-            if let Some(other) = seen.insert(variant_name(value), value) {
-                return Err(format!(
-                    "components.schemas.{name}: `{other}` and `{value}` would be the same Rust variant"
-                ));
-            }
-        }
-    }
     let mut settings = progenitor::GenerationSettings::new();
     settings
         .with_interface(progenitor::InterfaceStyle::Positional)
@@ -101,9 +93,8 @@ fn run() -> Result<(), String> {
             [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
         );
     }
-    let triggers = enums.get("WebhookTrigger").cloned().unwrap_or_default();
     let enum_names = enums.keys().copied().collect();
-    let unions = keyed_union::read(schemas, &enum_names, &triggers)?;
+    let unions = keyed_union::read(schemas, &enum_names);
     for union in &unions {
         settings.with_replacement(
             union.name(),
@@ -127,7 +118,7 @@ fn run() -> Result<(), String> {
         open_enum(name, module, description, values)
     });
     let union_items = unions.iter().map(keyed_union::generate);
-    let callback_types = keyed_union::reexports(schemas, &enum_names);
+    let callback_types = keyed_union::reexports(schemas, &enum_names, &in_events);
     let constants = spec_constants(schemas)?;
     let version = spec.info.version.as_str();
     let file = quote! {
@@ -191,22 +182,6 @@ fn string_enum(schema: &Value) -> Option<Vec<String>> {
     values
         .iter()
         .map(|v| v.as_str().map(str::to_owned))
-        .collect()
-}
-
-/// `MESSAGE_DELIVERY` → `MessageDelivery`.
-fn variant_name(value: &str) -> String {
-    value
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            let first = chars.next().map(|c| c.to_ascii_uppercase());
-            first
-                .into_iter()
-                .chain(chars.map(|c| c.to_ascii_lowercase()))
-                .collect::<String>()
-        })
         .collect()
 }
 
@@ -627,10 +602,7 @@ impl syn::visit_mut::VisitMut for FieldExtras<'_> {
                 ));
             }
             let documented = field.attrs.iter().any(|a| a.path().is_ident("doc"));
-            let referenced = property
-                .get("$ref")
-                .and_then(Value::as_str)
-                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            let referenced = keyed_union::ref_name(property)
                 .and_then(|t| self.schemas.get(t))
                 .and_then(|s| s.get("description"))
                 .and_then(Value::as_str);

@@ -8,7 +8,8 @@
 //! that a key Sinch adds later parses instead of failing. typify cannot
 //! express that (its enums are closed, and `flatten` buffers the whole
 //! object), so the code is generated here; the helpers it calls live in
-//! `src/events/de.rs`.
+//! `src/events/de.rs`. The shapes it accepts are checked beforehand by the
+//! spec lint (`openapi/lint.rs`, `keyed_union_problems`).
 
 use std::collections::BTreeSet;
 
@@ -62,12 +63,9 @@ pub fn names(schemas: &Map<String, Value>) -> BTreeSet<String> {
 }
 
 /// Reads every `x-keyed-union` schema. `enums` are the open-enum schema
-/// names; `triggers` the values of `WebhookTrigger`.
-pub fn read(
-    schemas: &Map<String, Value>,
-    enums: &BTreeSet<&str>,
-    triggers: &[String],
-) -> Result<Vec<Union>, String> {
+/// names. The shapes were checked by the lint (`openapi/lint.rs`,
+/// `keyed_union_problems`), which build.rs runs first.
+pub fn read(schemas: &Map<String, Value>, enums: &BTreeSet<&str>) -> Vec<Union> {
     let unions = names(schemas);
     let types = Types {
         schemas,
@@ -75,109 +73,57 @@ pub fn read(
         unions: &unions,
     };
     let mut out = Vec::new();
-    for name in &unions {
-        let schema = &schemas[name];
-        let place = format!("components.schemas.{name}");
+    for (name, schema) in schemas.iter().filter(|(n, _)| unions.contains(*n)) {
         let ext = &schema["x-keyed-union"];
-        let text = |key: &str| {
-            ext.get(key)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| format!("{place}: x-keyed-union needs `{key}` (a string)"))
-        };
-        let (enum_name, field) = (text("enum")?, text("field")?);
+        let text = |key: &str| ext[key].as_str().unwrap_or_default().to_owned();
         let by_trigger = ext.get("triggers").and_then(Value::as_object);
-        let keys: Vec<(String, String)> = match (by_trigger, ext.get("keys")) {
-            (Some(map), None) => map
+        let keys: Vec<(String, String)> = match by_trigger {
+            Some(map) => map
                 .iter()
-                .map(|(key, trigger)| match trigger.as_str() {
-                    Some(t) if triggers.iter().any(|known| known == t) => {
-                        Ok((key.clone(), t.to_owned()))
-                    }
-                    _ => Err(format!(
-                        "{place}: x-keyed-union.triggers.{key} must be a value of WebhookTrigger"
-                    )),
-                })
-                .collect::<Result<_, _>>()?,
-            (None, Some(Value::Array(list))) => list
-                .iter()
-                .map(|key| {
-                    key.as_str()
-                        .map(|k| (k.to_owned(), k.to_owned()))
-                        .ok_or_else(|| format!("{place}: x-keyed-union.keys must be strings"))
-                })
-                .collect::<Result<_, _>>()?,
-            _ => {
-                return Err(format!(
-                    "{place}: x-keyed-union needs either `triggers` (key: WebhookTrigger) or `keys` (a list)"
-                ));
-            }
+                .map(|(key, t)| (key.clone(), t.as_str().unwrap_or_default().to_owned()))
+                .collect(),
+            None => ext["keys"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|k| (k.to_owned(), k.to_owned()))
+                .collect(),
         };
-        if keys.is_empty() {
-            return Err(format!("{place}: x-keyed-union lists no keys"));
-        }
-        let properties = schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .ok_or_else(|| format!("{place}: a keyed union needs `properties`"))?;
-        let required: Vec<&str> = schema
-            .get("required")
-            .and_then(Value::as_array)
+        let empty = Map::new();
+        let properties = schema["properties"].as_object().unwrap_or(&empty);
+        let required: Vec<&str> = schema["required"]
+            .as_array()
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        let mut variants = Vec::new();
-        let mut seen = BTreeSet::new();
-        for (key, variant) in &keys {
-            let property = properties.get(key).ok_or_else(|| {
-                format!("{place}: x-keyed-union key `{key}` is not one of its properties")
-            })?;
-            let target = ref_name(property).ok_or_else(|| {
-                format!("{place}.{key}: an identifying key's property must be a $ref")
-            })?;
-            let ident = super::variant_name(variant);
-            if ident == "Unknown" || !seen.insert(ident.clone()) {
-                return Err(format!(
-                    "{place}: x-keyed-union gives two keys the variant name `{ident}`"
-                ));
-            }
-            let doc = match by_trigger {
-                Some(_) => format!("`{variant}`: the `{key}` key holds a `{target}`."),
-                None => format!("The `{key}` key: a `{target}`."),
-            };
-            variants.push(Variant {
-                key: key.clone(),
-                ident,
-                payload: types.of(property, &format!("{place}.{key}"))?,
-                doc,
-            });
-        }
-        if required.iter().any(|r| keys.iter().any(|(k, _)| k == r)) {
-            return Err(format!(
-                "{place}: an identifying key cannot be `required` (exactly one is present)"
-            ));
-        }
-        let mut shared = Vec::new();
-        for (prop, prop_schema) in properties {
-            if keys.iter().any(|(k, _)| k == prop) {
-                continue;
-            }
-            if prop == &field {
-                return Err(format!(
-                    "{place}: x-keyed-union.field `{field}` is also a property name"
-                ));
-            }
-            shared.push(Shared {
+        let variants = keys
+            .iter()
+            .map(|(key, variant)| {
+                let property = properties.get(key).unwrap_or(&Value::Null);
+                let target = ref_name(property).unwrap_or_default();
+                let doc = match by_trigger {
+                    Some(_) => format!("`{variant}`: the `{key}` key holds a `{target}`."),
+                    None => format!("The `{key}` key: a `{target}`."),
+                };
+                Variant {
+                    key: key.clone(),
+                    ident: super::variant_name(variant),
+                    payload: types.of(property),
+                    doc,
+                }
+            })
+            .collect();
+        let shared = properties
+            .iter()
+            .filter(|(prop, _)| !keys.iter().any(|(k, _)| k == *prop))
+            .map(|(prop, prop_schema)| Shared {
                 name: prop.clone(),
-                ty: types.of(prop_schema, &format!("{place}.{prop}"))?,
+                ty: types.of(prop_schema),
                 required: required.contains(&prop.as_str()),
                 doc: types.doc(prop_schema),
-            });
-        }
-        let description = schema
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or(name)
-            .to_owned();
+            })
+            .collect();
+        let description = schema["description"].as_str().unwrap_or(name).to_owned();
         let enum_description = match by_trigger {
             Some(_) => format!(
                 "What a [`{name}`] is about: one variant per trigger, named after the trigger, holding the payload under the trigger's identifying key."
@@ -189,18 +135,19 @@ pub fn read(
         out.push(Union {
             name: name.clone(),
             description,
-            enum_name,
+            enum_name: text("enum"),
             enum_description,
-            field,
+            field: text("field"),
             shared,
             variants,
             triggers: by_trigger.is_some(),
         });
     }
-    Ok(out)
+    out
 }
 
-fn ref_name(schema: &Value) -> Option<&str> {
+/// `Name` of a `$ref: "#/components/schemas/Name"`.
+pub fn ref_name(schema: &Value) -> Option<&str> {
     schema
         .get("$ref")
         .and_then(Value::as_str)
@@ -214,33 +161,25 @@ struct Types<'a> {
 }
 
 impl Types<'_> {
-    /// The Rust type of a property of a keyed union (the few shapes they use).
-    fn of(&self, schema: &Value, place: &str) -> Result<TokenStream, String> {
+    /// The Rust type of a property of a keyed union (the shapes the lint
+    /// allows: a `$ref`, a string, a date-time, a boolean).
+    fn of(&self, schema: &Value) -> TokenStream {
         if let Some(target) = ref_name(schema) {
-            if !self.schemas.contains_key(target) {
-                return Err(format!("{place}: $ref to unknown schema {target}"));
-            }
             let ident = format_ident!("{target}");
-            return Ok(if self.unions.contains(target) {
+            return if self.unions.contains(target) {
                 quote!(crate::generated::events::#ident)
             } else if self.enums.contains(target) {
                 quote!(crate::generated::enums::#ident)
             } else {
                 quote!(crate::generated::types::#ident)
-            });
+            };
         }
-        let format = schema.get("format").and_then(Value::as_str);
-        match (schema.get("type").and_then(Value::as_str), format) {
+        match (schema["type"].as_str(), schema["format"].as_str()) {
             (Some("string"), Some("date-time")) => {
-                Ok(quote!(::chrono::DateTime<::chrono::offset::Utc>))
+                quote!(::chrono::DateTime<::chrono::offset::Utc>)
             }
-            (Some("string"), None) if schema.get("enum").is_none() => {
-                Ok(quote!(::std::string::String))
-            }
-            (Some("boolean"), None) => Ok(quote!(bool)),
-            _ => Err(format!(
-                "{place}: a keyed union's properties must be a $ref, a string (optionally date-time) or a boolean"
-            )),
+            (Some("boolean"), _) => quote!(bool),
+            _ => quote!(::std::string::String),
         }
     }
 
@@ -277,14 +216,19 @@ pub fn generate(u: &Union) -> TokenStream {
         .map(|s| format_ident!("{}", s.name))
         .collect();
     let shared_inner: Vec<&TokenStream> = u.shared.iter().map(|s| &s.ty).collect();
-    let shared_types = u.shared.iter().map(|s| {
-        let ty = &s.ty;
-        if s.required {
-            quote!(#ty)
-        } else {
-            quote!(::std::option::Option<#ty>)
-        }
-    });
+    // A field's type, and what one occurrence of it is read as.
+    let shared_types: Vec<TokenStream> = u
+        .shared
+        .iter()
+        .map(|s| {
+            let ty = &s.ty;
+            if s.required {
+                quote!(#ty)
+            } else {
+                quote!(::std::option::Option<#ty>)
+            }
+        })
+        .collect();
     let shared_docs = u.shared.iter().map(|s| {
         let missing = if s.required {
             ""
@@ -303,19 +247,6 @@ pub fn generate(u: &Union) -> TokenStream {
             quote!(let #ident = #ident.flatten();)
         }
     });
-    // What one occurrence of a shared field is read as.
-    let shared_read: Vec<TokenStream> = u
-        .shared
-        .iter()
-        .map(|s| {
-            let ty = &s.ty;
-            if s.required {
-                quote!(#ty)
-            } else {
-                quote!(::std::option::Option<#ty>)
-            }
-        })
-        .collect();
     let serialize_shared = u.shared.iter().map(|s| {
         let ident = format_ident!("{}", s.name);
         let key = s.name.as_str();
@@ -439,7 +370,7 @@ pub fn generate(u: &Union) -> TokenStream {
                         f.write_str(#expecting)
                     }
                     fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<#name, A::Error> {
-                        #(let mut #shared_idents: ::std::option::Option<#shared_read> = None;)*
+                        #(let mut #shared_idents: ::std::option::Option<#shared_types> = None;)*
                         let mut found = crate::events::de::Found::<#enum_ident>::default();
                         while let Some(key) = map.next_key::<crate::events::de::Key<'de>>()? {
                             match key.as_str() {
@@ -497,11 +428,15 @@ pub fn generate(u: &Union) -> TokenStream {
 /// `pub use` of every schema reachable from the keyed unions (payloads,
 /// their parts, their enums), so that `sinch_conversation::events` offers
 /// each type a new trigger brings without a handwritten change.
-pub fn reexports(schemas: &Map<String, Value>, enums: &BTreeSet<&str>) -> TokenStream {
+pub fn reexports(
+    schemas: &Map<String, Value>,
+    enums: &BTreeSet<&str>,
+    reachable: &BTreeSet<String>,
+) -> TokenStream {
     let unions = names(schemas);
-    let items = reachable(schemas).into_iter().map(|name| {
+    let items = reachable.iter().map(|name| {
         let ident = format_ident!("{name}");
-        if unions.contains(&name) {
+        if unions.contains(name) {
             quote!(pub use super::events::#ident;)
         } else if enums.contains(name.as_str()) {
             quote!(pub use super::enums::#ident;)
@@ -522,10 +457,12 @@ pub fn reachable(schemas: &Map<String, Value>) -> BTreeSet<String> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut todo: Vec<String> = names(schemas).into_iter().collect();
     while let Some(name) = todo.pop() {
-        if !schemas.contains_key(&name) || !seen.insert(name.clone()) {
+        let Some(schema) = schemas.get(&name) else {
             continue;
+        };
+        if seen.insert(name.clone()) {
+            collect_refs(schema, &mut todo);
         }
-        collect_refs(&schemas[&name], &mut todo);
     }
     seen
 }

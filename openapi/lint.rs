@@ -18,6 +18,8 @@ pub fn generation_problems(spec: &Value) -> Vec<String> {
         ));
     }
     forward_compatibility_problems(spec, &mut problems);
+    enum_variant_problems(spec, &mut problems);
+    keyed_union_problems(spec, &mut problems);
     let Some(paths) = spec.get("paths").and_then(Value::as_object) else {
         problems.push("no `paths` object".to_owned());
         return problems;
@@ -153,6 +155,164 @@ fn walk_schema(place: &str, schema: &Value, top: bool, out: &mut Vec<String>) {
             .enumerate()
         {
             walk_schema(&format!("{place}.{key}[{i}]"), inner, false, out);
+        }
+    }
+}
+
+/// `MESSAGE_DELIVERY` → `MessageDelivery`: the Rust variant of an enum
+/// value or an identifying key (build.rs names variants with it).
+pub fn variant_name(value: &str) -> String {
+    value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            first
+                .into_iter()
+                .chain(chars.map(|c| c.to_ascii_lowercase()))
+                .collect::<String>()
+        })
+        .collect()
+}
+
+fn schemas(spec: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    spec.pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+}
+
+fn ref_target(schema: &Value) -> Option<&str> {
+    schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+}
+
+/// Two values of one string enum that would be the same Rust variant.
+fn enum_variant_problems(spec: &Value, out: &mut Vec<String>) {
+    for (name, schema) in schemas(spec) {
+        let values = schema
+            .get("enum")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        let mut seen = std::collections::BTreeMap::new();
+        for value in values.filter_map(Value::as_str) {
+            if let Some(other) = seen.insert(variant_name(value), value) {
+                out.push(format!(
+                    "components.schemas.{name}: `{other}` and `{value}` would be the same Rust variant"
+                ));
+            }
+        }
+    }
+}
+
+/// The shapes `x-keyed-union` (build/keyed_union.rs) can generate from:
+/// `enum` and `field` names; either `triggers` (key: a `WebhookTrigger`
+/// value) or `keys` (a list); each key a `$ref` property, not `required`,
+/// with its own variant name; other properties a `$ref`, a string (plain or
+/// `date-time`) or a boolean.
+fn keyed_union_problems(spec: &Value, out: &mut Vec<String>) {
+    let triggers: Vec<&str> = spec
+        .pointer("/components/schemas/WebhookTrigger/enum")
+        .and_then(Value::as_array)
+        .map(|v| v.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let known: Vec<&String> = schemas(spec).map(|(name, _)| name).collect();
+    for (name, schema) in schemas(spec) {
+        let Some(ext) = schema.get("x-keyed-union") else {
+            continue;
+        };
+        let place = format!("components.schemas.{name}");
+        let mut problem = |text: String| out.push(format!("{place}: {text}"));
+        for key in ["enum", "field"] {
+            if ext.get(key).and_then(Value::as_str).is_none() {
+                problem(format!("x-keyed-union needs `{key}` (a string)"));
+            }
+        }
+        let keys: Vec<(&str, &str)> = match (ext.get("triggers"), ext.get("keys")) {
+            (Some(Value::Object(map)), None) => map
+                .iter()
+                .map(|(key, t)| (key.as_str(), t.as_str().unwrap_or("")))
+                .collect(),
+            (None, Some(Value::Array(list))) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|k| (k, k))
+                .collect(),
+            _ => {
+                problem("x-keyed-union needs either `triggers` (key: WebhookTrigger) or `keys` (a list of strings)".to_owned());
+                continue;
+            }
+        };
+        if keys.is_empty() {
+            problem("x-keyed-union lists no keys".to_owned());
+        }
+        let by_trigger = ext.get("triggers").is_some();
+        let properties = schema.get("properties").and_then(Value::as_object);
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut names = std::collections::BTreeSet::new();
+        for (key, variant) in &keys {
+            if by_trigger && !triggers.contains(variant) {
+                problem(format!(
+                    "x-keyed-union.triggers.{key} must be a value of WebhookTrigger"
+                ));
+            }
+            let ident = variant_name(variant);
+            if ident == "Unknown" || !names.insert(ident.clone()) {
+                problem(format!(
+                    "x-keyed-union gives two keys (or `Unknown`) the variant name `{ident}`"
+                ));
+            }
+            match properties.and_then(|p| p.get(*key)).map(ref_target) {
+                None => problem(format!(
+                    "x-keyed-union key `{key}` is not one of its properties"
+                )),
+                Some(None) => problem(format!(
+                    "{key}: an identifying key's property must be a $ref"
+                )),
+                Some(Some(_)) => {}
+            }
+            if required.contains(key) {
+                problem(format!(
+                    "{key}: an identifying key cannot be `required` (exactly one is present)"
+                ));
+            }
+        }
+        let field = ext.get("field").and_then(Value::as_str).unwrap_or("");
+        for (prop, prop_schema) in properties.into_iter().flatten() {
+            if keys.iter().any(|(k, _)| k == prop) {
+                continue;
+            }
+            if prop == field {
+                problem(format!(
+                    "x-keyed-union.field `{field}` is also a property name"
+                ));
+            }
+            let shape = (
+                prop_schema.get("type").and_then(Value::as_str),
+                prop_schema.get("format").and_then(Value::as_str),
+            );
+            let fits = match ref_target(prop_schema) {
+                Some(target) => known.iter().any(|k| k.as_str() == target),
+                None => {
+                    matches!(
+                        shape,
+                        (Some("string"), None | Some("date-time")) | (Some("boolean"), None)
+                    ) && prop_schema.get("enum").is_none()
+                }
+            };
+            if !fits {
+                problem(format!(
+                    "{prop}: a keyed union's other properties must be a $ref to a schema, a string (plain or date-time) or a boolean"
+                ));
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
-use sinch_conversation::callbacks::Verifier;
+use sinch_conversation::callbacks::{CallbackError, Verifier};
 use sinch_conversation::events::{CallbackEvent, Event};
 use sinch_conversation::mock::{DeliveryOutcome, MockServer};
 use sinch_conversation::{Client, WebhookTargetType, WebhookTrigger};
@@ -29,9 +29,10 @@ async fn receiver_handler(
     if uri.path() == "/slow" {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
-    let valid = verifier.verify(&headers, &body).is_ok();
+    let verified = verifier.verify_event(&headers, &body);
+    let valid = !matches!(verified, Err(CallbackError::Verify(_)));
     let json = serde_json::from_slice(&body).unwrap_or_default();
-    let typed = verifier.verify_event(&headers, &body).ok();
+    let typed = verified.ok();
     received
         .0
         .lock()

@@ -350,19 +350,7 @@ async fn a_failed_step_reports_what_was_applied_and_what_was_not() {
     let x_id = server.webhooks("app")[0].id.clone().unwrap();
     // The sync's requests: the list and the delete pass, the first create
     // gets a 400.
-    server.fail_next(2, Fault::Delay(Duration::ZERO));
-    server.fail_next(
-        1,
-        Fault::Status {
-            status: 400,
-            retry_after: None,
-        },
-    );
-    let err = client
-        .sync_webhooks("app", wanted)
-        .send()
-        .await
-        .unwrap_err();
+    let err = sync_failing_at_third_request(&server, &client, wanted).await;
     let Error::Sync(sync) = &err else {
         panic!("{err:?}")
     };
@@ -471,6 +459,17 @@ async fn a_password_in_a_target_never_shows_in_a_plan_or_a_sync_error() {
     let shown: Vec<String> = plan.steps().iter().map(ToString::to_string).collect();
     assert!(shown[0].contains("https://user:***@e.com/old"), "{shown:?}");
     assert!(shown[1].contains("https://user:***@e.com/new"), "{shown:?}");
+    let err = sync_failing_at_third_request(&server, &client, wanted).await;
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains("hunter"), "{text}");
+}
+
+/// Runs a sync whose first two requests pass and whose third gets a 400.
+async fn sync_failing_at_third_request(
+    server: &MockServer,
+    client: &Client,
+    wanted: impl IntoIterator<Item = NewWebhook>,
+) -> Error {
     server.fail_next(2, Fault::Delay(Duration::ZERO));
     server.fail_next(
         1,
@@ -479,11 +478,9 @@ async fn a_password_in_a_target_never_shows_in_a_plan_or_a_sync_error() {
             retry_after: None,
         },
     );
-    let err = client
+    client
         .sync_webhooks("app", wanted)
         .send()
         .await
-        .unwrap_err();
-    let text = format!("{err} {err:?}");
-    assert!(!text.contains("hunter"), "{text}");
+        .expect_err("the third request fails")
 }

@@ -101,12 +101,10 @@ pub(crate) fn envelope(
     now: SystemTime,
 ) -> serde_json::Map<String, serde_json::Value> {
     use serde_json::Value;
-    let key = crate::events::Event::key_of(trigger)
-        .map(str::to_owned)
-        .unwrap_or_else(|| trigger.as_str().to_ascii_lowercase());
-    let known = crate::events::Event::key_of(trigger).is_some();
+    let known = crate::events::Event::key_of(trigger);
+    let key = known.map_or_else(|| trigger.as_str().to_ascii_lowercase(), str::to_owned);
     let mut event = match payload {
-        Value::Object(map) if map.contains_key(&key) || !known => map,
+        Value::Object(map) if map.contains_key(&key) || known.is_none() => map,
         Value::Null => serde_json::Map::from_iter([(key, Value::Object(Default::default()))]),
         other => serde_json::Map::from_iter([(key, other)]),
     };

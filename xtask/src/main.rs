@@ -364,6 +364,80 @@ mod tests {
     }
 
     #[test]
+    fn lint_refuses_keyed_unions_build_rs_cannot_generate() {
+        let spec = |union: &str| -> serde_json::Value {
+            let yaml = format!(
+                "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths: {{}}\ncomponents:\n  schemas:\n    WebhookTrigger: {{type: string, enum: [A_FIRED, B_FIRED]}}\n    P: {{type: object}}\n    U:\n{union}"
+            );
+            serde_norway::from_str(&yaml).unwrap()
+        };
+        let ok = "      type: object\n      required: [id]\n      properties:\n        id: {type: string}\n        at: {type: string, format: date-time}\n        a: {$ref: '#/components/schemas/P'}\n        b: {$ref: '#/components/schemas/P'}\n      x-keyed-union: {enum: E, field: kind, triggers: {a: A_FIRED, b: B_FIRED}}\n";
+        assert_eq!(lint::generation_problems(&spec(ok)), Vec::<String>::new());
+        let keys = ok.replace("triggers: {a: A_FIRED, b: B_FIRED}", "keys: [a, b]");
+        assert_eq!(
+            lint::generation_problems(&spec(&keys)),
+            Vec::<String>::new()
+        );
+        let cases = [
+            (ok.replace("enum: E, ", ""), "x-keyed-union needs `enum`"),
+            (
+                ok.replace("triggers: {a: A_FIRED, b: B_FIRED}", "keys: a"),
+                "either `triggers`",
+            ),
+            (
+                ok.replace("triggers: {a: A_FIRED, b: B_FIRED}", "keys: []"),
+                "lists no keys",
+            ),
+            (
+                ok.replace("b: B_FIRED", "b: C_FIRED"),
+                "triggers.b must be a value of WebhookTrigger",
+            ),
+            (
+                ok.replace("b: B_FIRED", "b: A_FIRED"),
+                "the variant name `AFired`",
+            ),
+            (
+                ok.replace("b: B_FIRED", "c: B_FIRED"),
+                "key `c` is not one of its properties",
+            ),
+            (
+                ok.replace("b: {$ref: '#/components/schemas/P'}", "b: {type: object}"),
+                "b: an identifying key's property must be a $ref",
+            ),
+            (
+                ok.replace("required: [id]", "required: [a]"),
+                "a: an identifying key cannot be `required`",
+            ),
+            (
+                ok.replace("field: kind", "field: id"),
+                "field `id` is also a property name",
+            ),
+            (
+                ok.replace("id: {type: string}", "id: {type: integer}"),
+                "id: a keyed union's other properties",
+            ),
+            (
+                ok.replace("id: {type: string}", "id: {type: string, enum: [X]}"),
+                "id: a keyed union's other properties",
+            ),
+            (
+                ok.replace(
+                    "id: {type: string}",
+                    "id: {$ref: '#/components/schemas/Nope'}",
+                ),
+                "id: a keyed union's other properties",
+            ),
+        ];
+        for (union, expected) in cases {
+            let problems = lint::generation_problems(&spec(&union));
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "expected {expected:?} for\n{union}\ngot {problems:?}"
+            );
+        }
+    }
+
+    #[test]
     fn lint_refuses_schemas_that_would_fail_on_what_sinch_adds() {
         let spec = |schemas: &str| -> serde_json::Value {
             let yaml = format!(
@@ -385,6 +459,10 @@ mod tests {
             (
                 "    Report: {type: object, additionalProperties: false, properties: {a: {type: string}}}\n",
                 "components.schemas.Report: `additionalProperties: false`",
+            ),
+            (
+                "    Status: {type: string, enum: [A_B, A-B]}\n",
+                "components.schemas.Status: `A_B` and `A-B` would be the same Rust variant",
             ),
         ];
         for (schemas, expected) in cases {
