@@ -375,7 +375,7 @@ pub const SEED_LIMITS: &[(&str, &str, &str)] = &[
         "64",
     ),
     (
-        "/components/schemas/ClientCredentials/properties/endpoint",
+        "/components/schemas/TokenEndpoint",
         "x-expires-in-range",
         "[30,3600]",
     ),

@@ -75,6 +75,29 @@ impl Auth {
         }
     }
 
+    /// What an `Authorization` header of this client carries (the Basic
+    /// encoding, the cached token, the key secret): to scrub from answers.
+    pub(crate) fn credentials(&self) -> Vec<String> {
+        let credential = |value: &HeaderValue| {
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.split_once(' '))
+                .map(|(_, credential)| credential.to_owned())
+        };
+        match self {
+            Auth::Basic(value) => credential(value).into_iter().collect(),
+            Auth::OAuth2(source) => {
+                let cache = source.cache.lock().unwrap_or_else(PoisonError::into_inner);
+                let token = cache.as_ref().and_then(|c| credential(&c.header));
+                token
+                    .into_iter()
+                    .chain([source.key_secret.expose().to_owned()])
+                    .collect()
+            }
+        }
+    }
+
     pub(crate) fn is_oauth2(&self) -> bool {
         matches!(self, Auth::OAuth2(_))
     }

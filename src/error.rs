@@ -47,6 +47,11 @@ pub enum Error {
     /// A step of [`Client::sync_webhooks`](crate::Client::sync_webhooks)
     /// failed: which steps were applied, which failed, which were not.
     Sync(Box<crate::SyncError>),
+    /// An answer that provisioning ([`ensure_webhook`](crate::Client::ensure_webhook),
+    /// [`sync_webhooks`](crate::Client::sync_webhooks)) will not act on,
+    /// e.g. a list holding another app's webhook or one without an id.
+    /// Nothing was changed.
+    UnexpectedAnswer(Box<UnexpectedAnswer>),
 }
 
 impl Error {
@@ -66,7 +71,8 @@ impl Error {
             Error::Config(_)
             | Error::Validation(_)
             | Error::Decode(_)
-            | Error::AnswerTooLarge(_) => false,
+            | Error::AnswerTooLarge(_)
+            | Error::UnexpectedAnswer(_) => false,
         }
     }
 
@@ -83,6 +89,55 @@ impl Error {
     }
 }
 
+/// `text` with every needle (longest first) replaced by `***`.
+pub(crate) fn scrub_text(text: &str, needles: &[String]) -> String {
+    let mut sorted: Vec<&String> = needles.iter().filter(|n| !n.is_empty()).collect();
+    sorted.sort_unstable_by_key(|n| std::cmp::Reverse(n.len()));
+    let scrubbed = sorted.into_iter().fold(text.to_owned(), |text, needle| {
+        text.replace(needle.as_str(), "***")
+    });
+    crate::target::redact_userinfo(&scrubbed).into_owned()
+}
+
+impl Error {
+    /// The same error with every needle (the request's secrets) replaced by
+    /// `***` in what the server's answer put into it: a server or proxy may
+    /// echo the request in its error page.
+    #[cold]
+    pub(crate) fn scrubbed(self, needles: &[String]) -> Self {
+        let clean = |text: &mut String| *text = scrub_text(text, needles);
+        match self {
+            Error::Api(mut e) => {
+                clean(&mut e.body);
+                for text in [&mut e.message, &mut e.api_status, &mut e.www_authenticate] {
+                    if let Some(text) = text {
+                        clean(text);
+                    }
+                }
+                for detail in &mut e.details {
+                    if let Some(value) = &mut detail.value {
+                        clean(value);
+                    }
+                }
+                Error::Api(e)
+            }
+            Error::Decode(e) => {
+                let text = e.source.to_string();
+                let scrubbed = scrub_text(&text, needles);
+                if scrubbed == text {
+                    return Error::Decode(e);
+                }
+                Error::Decode(DecodeError {
+                    status: e.status,
+                    field: scrub_text(&e.field, needles),
+                    source: serde::de::Error::custom(scrubbed),
+                })
+            }
+            other => other,
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -94,6 +149,7 @@ impl fmt::Display for Error {
             Error::Decode(e) => write!(f, "{e}"),
             Error::AnswerTooLarge(e) => write!(f, "{e}"),
             Error::Sync(e) => write!(f, "{e}"),
+            Error::UnexpectedAnswer(e) => write!(f, "{e}"),
         }
     }
 }
@@ -109,6 +165,7 @@ impl std::error::Error for Error {
             Error::Decode(e) => Some(e),
             Error::AnswerTooLarge(e) => Some(e),
             Error::Sync(e) => Some(e.as_ref()),
+            Error::UnexpectedAnswer(e) => Some(e.as_ref()),
         }
     }
 }
@@ -118,6 +175,54 @@ impl From<ValidationErrors> for Error {
         Error::Validation(e)
     }
 }
+
+/// What made an answer unsafe to act on, for one app: every problem found,
+/// each naming the entries concerned. Nothing was changed.
+///
+/// ```
+/// # fn show(error: &sinch_conversation::Error) {
+/// if let sinch_conversation::Error::UnexpectedAnswer(e) = error {
+///     eprintln!("app {}: {} problem(s); nothing was changed", e.app_id(), e.problems().len());
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnexpectedAnswer {
+    app_id: String,
+    problems: Vec<String>,
+}
+
+impl UnexpectedAnswer {
+    pub(crate) fn new(app_id: impl Into<String>, problems: Vec<String>) -> Self {
+        Self {
+            app_id: app_id.into(),
+            problems,
+        }
+    }
+
+    /// The app whose webhooks were listed.
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    /// What was wrong, one line each (URL passwords as `***`).
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for UnexpectedAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "nothing was changed: Sinch's list of app {:?}'s webhooks is not safe to act on: {}",
+            self.app_id,
+            self.problems.join("; ")
+        )
+    }
+}
+
+impl std::error::Error for UnexpectedAnswer {}
 
 /// A configuration problem, naming the setting or environment variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -509,13 +614,7 @@ impl std::error::Error for DecodeError {
 /// A URL with any password in its userinfo replaced by `***` (the user name
 /// is kept, to recognise it); anything not a URL as it is.
 pub(crate) fn without_userinfo(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => text.to_owned(),
-    }
+    crate::target::redact_userinfo(text).into_owned()
 }
 
 /// `Retry-After` as delay-seconds or as an HTTP-date (a date in the past

@@ -16,6 +16,7 @@ mod rate;
 mod request;
 mod retry;
 mod secret;
+mod target;
 mod transport;
 pub mod types;
 pub mod validate;
@@ -23,16 +24,17 @@ pub mod validate;
 pub use client::{Client, ClientBuilder, Region, env};
 pub use error::{
     AnswerTooLarge, ApiError, AuthError, ConfigError, DecodeError, Error, ErrorDetail,
-    TransportError,
+    TransportError, UnexpectedAnswer,
 };
 pub use generated::enums::{TokenRequestType, WebhookTargetType, WebhookTrigger};
 pub use generated::spec;
 pub use operations::{
-    AppOutcome, CreateWebhook, EnsureWebhook, Ensured, SyncError, SyncPlan, SyncReport, SyncStep,
-    SyncWebhooks, UpdateWebhook,
+    AppOutcome, AppSync, CreateWebhook, EnsureWebhook, Ensured, SyncError, SyncOptions, SyncPlan,
+    SyncReport, SyncStep, SyncWebhooks, UpdateWebhook,
 };
 pub use retry::RetryPolicy;
 pub use secret::{Secret, redacted_json};
+pub use target::TargetUrl;
 pub use types::Webhook;
 pub use validate::{
     NewClientCredentials, NewWebhook, UpdateWebhookRequest, ValidationErrors, WebhookChanges,

@@ -89,6 +89,12 @@ pub(crate) trait Operation: Send + Sync {
     fn recover<'c>(&'c self, _client: &'c Client) -> Option<Recovery<'c, Self::Output>> {
         None
     }
+
+    /// The secrets the request carries, scrubbed from error answers (a
+    /// server or proxy may echo the request).
+    fn secrets(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A look at Sinch's state after an ambiguous failure: the result, if found.
@@ -147,7 +153,7 @@ impl Client {
                 Err(error) => {
                     match Box::pin(transport::convert::<O::Answer>(error, &api.inner)).await {
                         Ok(answer) => break Ok(answer.into()),
-                        Err(error) => error,
+                        Err(error) => scrub(error, &operation, &inner.auth),
                     }
                 }
             };
@@ -234,6 +240,19 @@ impl Client {
             None => Next::Fail,
         }
     }
+}
+
+/// `error` with the request's secrets and credentials as `***` wherever
+/// the answer echoed them. Out of line: failures are the rare path.
+#[cold]
+#[inline(never)]
+fn scrub<O: Operation>(error: Error, operation: &O, auth: &crate::auth::Auth) -> Error {
+    if !matches!(error, Error::Api(_) | Error::Decode(_)) {
+        return error;
+    }
+    let mut needles = operation.secrets();
+    needles.extend(auth.credentials());
+    error.scrubbed(&needles)
 }
 
 /// Whether `error` may be followed by the same request again.

@@ -122,3 +122,45 @@ fn redact(value: &mut serde_json::Value) {
         _ => {}
     }
 }
+
+/// Every secret `value` holds, in the forms a server could echo it: the
+/// spec's `format: password` fields and the passwords of URLs, each as
+/// written, percent-decoded and JSON-escaped. What to scrub from an error
+/// answer to a request carrying `value`.
+pub(crate) fn secrets_in<T: serde::Serialize>(value: &T) -> Vec<String> {
+    fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    match v {
+                        serde_json::Value::String(secret)
+                            if crate::spec::PASSWORD_FIELDS.contains(&key.as_str()) =>
+                        {
+                            out.push(secret.clone())
+                        }
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            serde_json::Value::String(text) if text.contains("://") => {
+                out.extend(crate::target::password_forms(text));
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(json) = serde_json::to_value(value) {
+        walk(&json, &mut out);
+    }
+    let escaped: Vec<String> = out
+        .iter()
+        .filter_map(|s| serde_json::to_string(s).ok())
+        .map(|quoted| quoted[1..quoted.len() - 1].to_owned())
+        .collect();
+    out.extend(escaped);
+    out.retain(|s| !s.is_empty());
+    out.sort_unstable();
+    out.dedup();
+    out
+}

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::generated::spec;
 use crate::secret::Secret;
-use crate::types::{ClientCredentials, CreateWebhookRequest, WebhookTarget};
+use crate::target::TargetUrl;
+use crate::types::{ClientCredentials, CreateWebhookRequest};
 use crate::{TokenRequestType, WebhookTargetType, WebhookTrigger};
 
 /// A webhook to create, as supplied: nothing is checked until
@@ -52,9 +53,10 @@ pub struct NewWebhook {
     /// The app the webhook belongs to.
     #[serde(default)]
     pub app_id: String,
-    /// Where Sinch sends events: an absolute http(s) URL.
+    /// Where Sinch sends events: an absolute http(s) URL. (`Debug` shows a
+    /// password in it as `***`.)
     #[serde(default)]
-    pub target: String,
+    pub target: TargetUrl,
     /// `HTTP` (deliver events) or `DISMISS` (drop them). [`NewWebhook::new`]
     /// sets `HTTP`: Sinch's own default is `DISMISS`, a webhook that silently
     /// receives nothing.
@@ -74,7 +76,7 @@ pub struct NewWebhook {
 impl NewWebhook {
     /// A webhook for `app_id` delivering to `target`, with `target_type`
     /// `HTTP` and no triggers yet.
-    pub fn new(app_id: impl Into<String>, target: impl Into<String>) -> Self {
+    pub fn new(app_id: impl Into<String>, target: impl Into<TargetUrl>) -> Self {
         Self {
             app_id: app_id.into(),
             target: target.into(),
@@ -117,9 +119,10 @@ pub struct NewClientCredentials {
     #[serde(default)]
     pub client_secret: Secret,
     /// The token endpoint: an absolute http(s) URL. It must answer
-    /// `expires_in` between 30 and 3600 seconds.
+    /// `expires_in` between 30 and 3600 seconds. (`Debug` shows a password
+    /// in it as `***`.)
     #[serde(default)]
-    pub endpoint: String,
+    pub endpoint: TargetUrl,
     /// Space-separated scopes (RFC 6749).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -136,7 +139,7 @@ impl NewClientCredentials {
     pub fn new(
         client_id: impl Into<String>,
         client_secret: impl Into<Secret>,
-        endpoint: impl Into<String>,
+        endpoint: impl Into<TargetUrl>,
     ) -> Self {
         Self {
             client_id: client_id.into(),
@@ -257,8 +260,12 @@ pub enum Rule {
         /// How many were given.
         actual: usize,
     },
-    /// A target already given for another webhook of the same app.
+    /// A target already given for another webhook of the same app (the
+    /// same as a URL: see [`TargetUrl::identity`](crate::TargetUrl::identity)).
     DuplicateTarget,
+    /// An empty desired set, which would delete every webhook of the app,
+    /// without saying so explicitly.
+    EmptyDesiredSet,
     /// Anything else the generated types refused.
     Invalid(String),
 }
@@ -307,7 +314,10 @@ impl fmt::Display for Rule {
                 "{actual} webhooks, but an app can have at most {max}"
             ),
             Rule::DuplicateTarget => f.write_str(
-                "the same target as an earlier webhook: an app cannot have two webhooks with one target",
+                "the same target (as a URL) as an earlier webhook: an app cannot have two webhooks with one target",
+            ),
+            Rule::EmptyDesiredSet => f.write_str(
+                "no webhooks: this would delete every webhook of the app; allow it explicitly (`allow_empty`, `--allow-empty`) if that is what you want",
             ),
             Rule::NothingToUpdate => f.write_str(
                 "nothing to update: set or clear at least one field (the update mask would be empty)",
@@ -731,7 +741,7 @@ pub(crate) fn to_request(input: NewWebhook) -> Result<CreateWebhookRequest, Vali
             .map(to_client_credentials)
             .transpose()?,
         secret: input.secret,
-        target: to_target(input.target)?,
+        target: input.target,
         target_type: input.target_type,
         triggers: input.triggers,
     })
@@ -739,10 +749,6 @@ pub(crate) fn to_request(input: NewWebhook) -> Result<CreateWebhookRequest, Vali
 
 fn invalid(path: &str, e: &dyn fmt::Display) -> ValidationErrors {
     ValidationErrors::new(vec![Violation::new(path, Rule::Invalid(e.to_string()))])
-}
-
-pub(crate) fn to_target(target: String) -> Result<WebhookTarget, ValidationErrors> {
-    target.try_into().map_err(|e| invalid("target", &e))
 }
 
 pub(crate) fn to_client_credentials(

@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --features mock --bin sinch-mock -- --addr 127.0.0.1:8787 \
 //!     [--project-id P --key-id K --key-secret S --token-lifetime-secs N --rate-limit N]
+//!     [--omit-secrets]
 //! ```
 //!
 //! Prints the base URL as its first line on stdout, then one line per request
@@ -36,6 +37,9 @@ Options:
   --token-lifetime-secs N     OAuth2 token lifetime (default 3600)
   --rate-limit N              API requests per second per project, 429 beyond
                               (default off; Sinch's is 800)
+  --omit-secrets              answer webhooks without `secret` and
+                              `client_credentials.client_secret` (whether Sinch
+                              echoes them is not documented; default: echo)
   -h, --help                  this text
 
 Admin: POST /_mock/projects/{project_id}/apps/{app_id}/events
@@ -51,6 +55,7 @@ struct Args {
     key_secret: String,
     token_lifetime: u64,
     rate_limit: u32,
+    omit_secrets: bool,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -61,10 +66,15 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         key_secret: MockServer::DEFAULT_KEY_SECRET.to_owned(),
         token_lifetime: 3600,
         rate_limit: 0,
+        omit_secrets: false,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
+        }
+        if flag == "--omit-secrets" {
+            parsed.omit_secrets = true;
+            continue;
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -181,6 +191,7 @@ fn main() -> ExitCode {
             .key(&args.key_id, args.key_secret)
             .token_lifetime(Duration::from_secs(args.token_lifetime))
             .rate_limit(args.rate_limit)
+            .omit_secrets(args.omit_secrets)
             .on_request(log)
             .start()
             .await;
@@ -225,6 +236,7 @@ mod tests {
                 "--key-secret",
                 "--token-lifetime-secs",
                 "--rate-limit",
+                "--omit-secrets",
                 "-h",
                 "--help"
             ])
@@ -245,9 +257,12 @@ mod tests {
             "18446744073709551615",
             "--rate-limit",
             "800",
+            "--omit-secrets",
         ])
         .unwrap()
         .unwrap();
+        assert!(parsed.omit_secrets);
+        assert!(!args(&[]).unwrap().unwrap().omit_secrets);
         assert_eq!(parsed.addr.port(), 9);
         assert_eq!(parsed.token_lifetime, u64::MAX);
         assert_eq!(parsed.rate_limit, 800);

@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub(crate) max_body_bytes: usize,
     pub(crate) body_timeout: std::time::Duration,
     pub(crate) allow_external_deliveries: bool,
+    /// Answer webhooks without their secrets.
+    pub(crate) omit_secrets: bool,
     pub(crate) http: reqwest::Client,
     pub(crate) state: Mutex<MockState>,
     pub(crate) on_request: Option<OnRequest>,

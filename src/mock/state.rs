@@ -27,7 +27,7 @@ fn stored_size(webhook: &Webhook) -> usize {
     let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
     let cc = webhook.client_credentials.as_ref().map_or(0, |cc| {
         cc.client_id.len()
-            + cc.client_secret.expose().len()
+            + cc.client_secret.as_ref().map_or(0, |s| s.expose().len())
             + cc.endpoint.len()
             + cc.scope.as_ref().map_or(0, |s| s.len())
             + cc.response_type.as_ref().map_or(0, |s| s.len())

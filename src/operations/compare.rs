@@ -1,28 +1,60 @@
 //! How a stored webhook differs from a validated create request: what
-//! `ensure_webhook` updates, and how an ambiguous create recognises its
-//! webhook.
+//! `ensure_webhook` and `sync_webhooks` update, and how an ambiguous create
+//! recognises its webhook.
 use crate::generated::spec;
-use crate::secret::Secret;
-use crate::types::{ClientCredentials, CreateWebhookRequest, Webhook};
+use crate::types::{ClientCredentials, CreateWebhookRequest, StoredClientCredentials, Webhook};
 use crate::validate::{NewWebhook, WebhookChanges};
 use crate::{TokenRequestType, WebhookTargetType, WebhookTrigger};
 
+/// How secrets are compared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Secrets {
+    /// A secret the answer does not carry cannot be known, so it is not
+    /// compared: a second run sends nothing.
+    #[default]
+    CompareWhatIsShown,
+    /// Set the desired secrets (webhook secret, client credentials) even
+    /// where they may already be so: a rotation.
+    Rotate,
+}
+
 /// The fields (as update-mask names, sorted) in which `existing` differs
 /// from what `desired` would create. Omitted values compare as Sinch's
-/// defaults (`target_type` `DISMISS`, `token_request_type` `BASIC`) and
-/// triggers as a set.
-pub(crate) fn differences(existing: &Webhook, desired: &CreateWebhookRequest) -> Vec<&'static str> {
+/// defaults (`target_type` `DISMISS`, `token_request_type` `BASIC`),
+/// triggers as a set and targets by [`TargetUrl::identity`]. A secret the
+/// answer leaves out is not compared unless `secrets` says rotate.
+///
+/// [`TargetUrl::identity`]: crate::TargetUrl::identity
+pub(crate) fn differences(
+    existing: &Webhook,
+    desired: &CreateWebhookRequest,
+    secrets: Secrets,
+) -> Vec<&'static str> {
+    let rotate = secrets == Secrets::Rotate;
     let mut fields = Vec::new();
-    if !same_credentials(
+    let credentials = (
         existing.client_credentials.as_ref(),
         desired.client_credentials.as_ref(),
-    ) {
+    );
+    let credentials_differ = match credentials {
+        (None, None) => false,
+        (Some(a), Some(b)) => rotate || !same_credentials(a, b),
+        _ => true,
+    };
+    if credentials_differ {
         fields.push("client_credentials");
     }
-    if existing.secret.as_ref().map(Secret::expose) != desired.secret.as_ref().map(Secret::expose) {
+    let secret_differs = match (&existing.secret, &desired.secret) {
+        // Not shown: unknown, unless told to set it.
+        (None, Some(_)) => rotate,
+        (None, None) => false,
+        (Some(_), None) => true,
+        (Some(a), Some(b)) => rotate || a.expose() != b.expose(),
+    };
+    if secret_differs {
         fields.push("secret");
     }
-    if existing.target != desired.target {
+    if !existing.target.same_as(&desired.target) {
         fields.push("target");
     }
     let target_type = |t: Option<&WebhookTargetType>| {
@@ -62,23 +94,21 @@ pub(crate) fn changes_for(fields: &[&str], wanted: &NewWebhook) -> WebhookChange
     changes
 }
 
-fn same_credentials(a: Option<&ClientCredentials>, b: Option<&ClientCredentials>) -> bool {
+/// Equal where both are known: a `client_secret` the answer leaves out is
+/// not compared.
+fn same_credentials(a: &StoredClientCredentials, b: &ClientCredentials) -> bool {
     let kind = |t: Option<&TokenRequestType>| {
         t.cloned()
             .unwrap_or_else(|| spec::TOKEN_REQUEST_TYPE_SERVER_DEFAULT.into())
     };
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => {
-            a.client_id == b.client_id
-                && a.client_secret.expose() == b.client_secret.expose()
-                && a.endpoint == b.endpoint
-                && a.scope == b.scope
-                && a.response_type == b.response_type
-                && kind(a.token_request_type.as_ref()) == kind(b.token_request_type.as_ref())
-        }
-        _ => false,
-    }
+    a.client_id == b.client_id
+        && a.client_secret
+            .as_ref()
+            .is_none_or(|s| s.expose() == b.client_secret.expose())
+        && a.endpoint.same_as(&b.endpoint)
+        && a.scope.as_deref() == b.scope.as_deref()
+        && a.response_type.as_deref() == b.response_type.as_deref()
+        && kind(a.token_request_type.as_ref()) == kind(b.token_request_type.as_ref())
 }
 
 #[cfg(test)]
@@ -99,7 +129,7 @@ mod tests {
     fn stored(request: &CreateWebhookRequest) -> Webhook {
         Webhook {
             app_id: Some(request.app_id.clone()),
-            client_credentials: request.client_credentials.clone(),
+            client_credentials: request.client_credentials.clone().map(Into::into),
             id: Some("W1".into()),
             secret: request.secret.clone(),
             target: request.target.clone(),
@@ -108,36 +138,70 @@ mod tests {
         }
     }
 
+    const SHOWN: Secrets = Secrets::CompareWhatIsShown;
+
     #[test]
-    fn the_same_webhook_has_no_differences_whatever_the_trigger_order() {
+    fn the_same_webhook_has_no_differences_whatever_the_trigger_order_or_spelling() {
         let desired = desired();
         let mut existing = stored(&desired);
         existing.triggers.reverse();
-        assert!(differences(&existing, &desired).is_empty());
+        existing.target = "HTTPS://E.COM:443/h".into();
+        assert!(differences(&existing, &desired, SHOWN).is_empty());
     }
 
     #[test]
     fn each_difference_is_named_by_its_mask_field() {
         let desired = desired();
         let mut existing = stored(&desired);
-        existing.secret = None;
+        existing.secret = Some("other".into());
         existing.triggers = vec![WebhookTrigger::MessageInbound];
         existing.target_type = None; // DISMISS, as Sinch reads it
         assert_eq!(
-            differences(&existing, &desired),
+            differences(&existing, &desired, SHOWN),
             ["secret", "target_type", "triggers"]
         );
         let mut with_credentials = stored(&desired);
-        with_credentials.client_credentials = Some(ClientCredentials {
+        with_credentials.client_credentials = Some(StoredClientCredentials {
             client_id: "c".into(),
-            client_secret: "s".into(),
+            client_secret: Some("s".into()),
             endpoint: "https://a.example.com".into(),
             response_type: None,
             scope: None,
             token_request_type: None,
         });
         assert_eq!(
-            differences(&with_credentials, &desired),
+            differences(&with_credentials, &desired, SHOWN),
+            ["client_credentials"]
+        );
+    }
+
+    #[test]
+    fn secrets_the_answer_leaves_out_are_not_compared_unless_rotating() {
+        let mut wanted = NewWebhook::new("app", "https://e.com/h");
+        wanted.triggers = vec![WebhookTrigger::MessageInbound];
+        wanted.secret = Some("s".into());
+        wanted.client_credentials = Some(crate::NewClientCredentials::new(
+            "c",
+            "cs",
+            "https://a.example.com/t",
+        ));
+        let desired = wanted.validate().unwrap();
+        let mut existing = stored(&desired);
+        existing.secret = None;
+        if let Some(cc) = &mut existing.client_credentials {
+            cc.client_secret = None;
+        }
+        assert!(differences(&existing, &desired, SHOWN).is_empty());
+        assert_eq!(
+            differences(&existing, &desired, Secrets::Rotate),
+            ["client_credentials", "secret"]
+        );
+        // What is shown is still compared.
+        if let Some(cc) = &mut existing.client_credentials {
+            cc.client_id = "other".into();
+        }
+        assert_eq!(
+            differences(&existing, &desired, SHOWN),
             ["client_credentials"]
         );
     }

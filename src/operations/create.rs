@@ -27,7 +27,7 @@ impl Client {
     pub fn create_webhook(
         &self,
         app_id: impl Into<String>,
-        target: impl Into<String>,
+        target: impl Into<crate::TargetUrl>,
     ) -> CreateWebhook<'_> {
         CreateWebhook {
             client: self,
@@ -105,6 +105,10 @@ impl Operation for Create {
         Box::pin(api.create_webhook(project, &self.0))
     }
 
+    fn secrets(&self) -> Vec<String> {
+        crate::secret::secrets_in(&self.0)
+    }
+
     /// The create may have reached Sinch: if the app has a webhook exactly
     /// like the one sent, that is the result. Never a second POST.
     fn recover<'c>(&'c self, client: &'c Client) -> Option<Recovery<'c, Webhook>> {
@@ -115,7 +119,7 @@ impl Operation for Create {
             let existing = client.list_webhooks(&self.0.app_id).await.ok()?;
             existing
                 .into_iter()
-                .find(|w| super::compare::differences(w, &self.0).is_empty())
+                .find(|w| super::compare::differences(w, &self.0, Default::default()).is_empty())
         }))
     }
 }

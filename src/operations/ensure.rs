@@ -1,6 +1,6 @@
 //! Make sure an app has a webhook for a target, as described: list the
 //! app's webhooks, then create it, update only what differs, or leave it.
-use super::compare::{changes_for, differences};
+use super::compare::{Secrets, changes_for, differences};
 use super::create::Create;
 use super::prelude::*;
 use crate::types::Webhook;
@@ -11,10 +11,17 @@ impl Client {
     /// fields set on the returned builder (the create setters; what is not
     /// set is as [`create_webhook`](Client::create_webhook) would make it:
     /// `target_type` `HTTP`, no secret, no client credentials). The target
-    /// is the webhook's identity.
+    /// is the webhook's identity, compared as a URL
+    /// ([`TargetUrl::identity`](crate::TargetUrl::identity)).
     ///
     /// Idempotent: running it again with the same settings changes nothing
-    /// and sends no update. Validated as a create, before any call.
+    /// and sends no update. Validated as a create, before any call. A secret
+    /// the list answer does not show is not compared (Sinch may not echo
+    /// secrets); [`rotate_secrets`](EnsureWebhook::rotate_secrets) sets it
+    /// anyway. A list answer that is not safe to act on (another app's
+    /// webhook, one without an id, an id twice, more than 5, or two
+    /// webhooks for the target) is an [`Error::UnexpectedAnswer`] and
+    /// nothing is changed.
     ///
     /// ```no_run
     /// # async fn run(client: sinch_conversation::Client) -> Result<(), sinch_conversation::Error> {
@@ -37,11 +44,12 @@ impl Client {
     pub fn ensure_webhook(
         &self,
         app_id: impl Into<String>,
-        target: impl Into<String>,
+        target: impl Into<crate::TargetUrl>,
     ) -> EnsureWebhook<'_> {
         EnsureWebhook {
             client: self,
             webhook: NewWebhook::new(app_id, target),
+            secrets: Secrets::default(),
         }
     }
 }
@@ -100,11 +108,20 @@ impl Ensured {
 pub struct EnsureWebhook<'a> {
     client: &'a Client,
     webhook: NewWebhook,
+    secrets: Secrets,
 }
 
 impl EnsureWebhook<'_> {
     // The same setters as create; what is not set is as create makes it.
     super::webhook_setters!();
+
+    /// Sets the secret and the client credentials even when the list answer
+    /// does not show them (what is not shown is otherwise not compared): a
+    /// rotation. Without a secret set here, a shown secret is cleared.
+    pub fn rotate_secrets(mut self) -> Self {
+        self.secrets = Secrets::Rotate;
+        self
+    }
 
     /// Validates without any call: the webhook as a create request.
     pub fn build(&self) -> Result<crate::types::CreateWebhookRequest, ValidationErrors> {
@@ -117,13 +134,32 @@ impl EnsureWebhook<'_> {
         let desired = self.webhook.validate()?;
         let client = self.client;
         let existing = client.list_webhooks(&desired.app_id).await?;
-        let Some(current) = existing.into_iter().find(|w| w.target == desired.target) else {
+        super::listing::check(&desired.app_id, &existing)?;
+        let mut same: Vec<Webhook> = existing
+            .into_iter()
+            .filter(|w| w.target.same_as(&desired.target))
+            .collect();
+        if same.len() > 1 {
+            let listed: Vec<String> = same.iter().map(super::listing::describe).collect();
+            let problem = format!(
+                "{} webhooks for target {} ({}); `sync_webhooks` reconciles them",
+                same.len(),
+                desired.target,
+                listed.join("; ")
+            );
+            return Err(Error::UnexpectedAnswer(Box::new(
+                crate::error::UnexpectedAnswer::new(&desired.app_id, vec![problem]),
+            )));
+        }
+        let Some(current) = same.pop() else {
             return Ok(Ensured::Created(client.execute(Ok(Create(desired))).await?));
         };
-        let fields = differences(&current, &desired);
-        let Some(id) = current.id.clone().filter(|_| !fields.is_empty()) else {
+        let fields = differences(&current, &desired, self.secrets);
+        if fields.is_empty() {
             return Ok(Ensured::Unchanged(current));
-        };
+        }
+        // The list was checked: every entry has an id.
+        let id = current.id.clone().unwrap_or_default();
         let changes = changes_for(&fields, &self.webhook);
         let webhook = client
             .execute(changes.validate(&id).map(super::update::Update))

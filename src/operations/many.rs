@@ -2,8 +2,65 @@
 //! app, a failure in one stopping or hiding none of the others, and each
 //! outcome handed to the caller as it comes.
 use super::prelude::*;
-use crate::operations::SyncReport;
+use crate::operations::{SyncOptions, SyncReport};
 use crate::validate::NewWebhook;
+
+/// One app's desired webhooks for [`Client::sync_many`], with its
+/// [`SyncOptions`]. A pair `(app_id, webhooks)` converts into one with the
+/// default options.
+///
+/// ```
+/// use sinch_conversation::{AppSync, NewWebhook};
+///
+/// let keep: AppSync = ("tenant-1".to_owned(), vec![NewWebhook::new("tenant-1", "https://e.com/h")]).into();
+/// let clear = AppSync::new("tenant-2", []).allow_empty();
+/// assert!(clear.options().allows_empty() && !keep.options().allows_empty());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppSync {
+    app_id: String,
+    webhooks: Vec<NewWebhook>,
+    options: SyncOptions,
+}
+
+impl AppSync {
+    /// `app_id`'s desired webhooks, with the default options.
+    pub fn new(app_id: impl Into<String>, webhooks: impl IntoIterator<Item = NewWebhook>) -> Self {
+        Self {
+            app_id: app_id.into(),
+            webhooks: webhooks.into_iter().collect(),
+            options: SyncOptions::default(),
+        }
+    }
+
+    /// Accept an empty set for this app (delete all its webhooks).
+    pub fn allow_empty(mut self) -> Self {
+        self.options = self.options.allow_empty();
+        self
+    }
+
+    /// Replaces the options.
+    pub fn with_options(mut self, options: SyncOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The app.
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    /// Its options.
+    pub fn options(&self) -> SyncOptions {
+        self.options
+    }
+}
+
+impl From<(String, Vec<NewWebhook>)> for AppSync {
+    fn from((app_id, webhooks): (String, Vec<NewWebhook>)) -> Self {
+        Self::new(app_id, webhooks)
+    }
+}
 
 /// One app's result from [`Client::sync_many`].
 #[derive(Debug)]
@@ -17,7 +74,8 @@ pub struct AppOutcome {
 
 impl Client {
     /// Syncs each app's webhooks to its desired set
-    /// ([`sync_webhooks`](Client::sync_webhooks)), at most `concurrency`
+    /// ([`sync_webhooks`](Client::sync_webhooks); `(app_id, webhooks)`
+    /// pairs or [`AppSync`]s with options), at most `concurrency`
     /// apps at a time (at least 1). `on_outcome` sees each app's outcome as
     /// it finishes (progress); the returned list has one per app, in the
     /// order given. Combine with
@@ -53,16 +111,26 @@ impl Client {
         mut on_outcome: impl FnMut(&AppOutcome),
     ) -> Vec<AppOutcome>
     where
-        I: IntoIterator<Item = (String, Vec<NewWebhook>)>,
+        I: IntoIterator,
+        I::Item: Into<AppSync>,
     {
         let mut pending = apps.into_iter().enumerate();
         let mut running = tokio::task::JoinSet::new();
         let mut outcomes: Vec<Option<AppOutcome>> = Vec::new();
         let mut start = |running: &mut tokio::task::JoinSet<_>| {
-            let (index, (app_id, desired)) = pending.next()?;
+            let (index, app) = pending.next()?;
+            let AppSync {
+                app_id,
+                webhooks,
+                options,
+            } = app.into();
             let client = self.clone();
             running.spawn(async move {
-                let result = client.sync_webhooks(&app_id, desired).send().await;
+                let result = client
+                    .sync_webhooks(&app_id, webhooks)
+                    .options(options)
+                    .send()
+                    .await;
                 (index, AppOutcome { app_id, result })
             });
             Some(())

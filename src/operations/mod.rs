@@ -8,14 +8,15 @@ mod delete;
 mod ensure;
 mod get;
 mod list;
+mod listing;
 mod many;
 mod sync;
 mod update;
 
 pub use create::CreateWebhook;
 pub use ensure::{EnsureWebhook, Ensured};
-pub use many::AppOutcome;
-pub use sync::{SyncError, SyncPlan, SyncReport, SyncStep, SyncWebhooks};
+pub use many::{AppOutcome, AppSync};
+pub use sync::{SyncError, SyncOptions, SyncPlan, SyncReport, SyncStep, SyncWebhooks};
 pub use update::UpdateWebhook;
 
 /// The create setters, for builders holding the webhook in `self.webhook`

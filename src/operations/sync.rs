@@ -3,20 +3,28 @@
 //! so the 5-per-app limit is never crossed midway — applied step by step.
 use std::fmt;
 
-use super::compare::{changes_for, differences};
+use super::compare::{Secrets, changes_for, differences};
 use super::create::Create;
 use super::delete::Delete;
+use super::listing::MAX_PER_APP;
 use super::prelude::*;
 use crate::types::{CreateWebhookRequest, Webhook};
 use crate::validate::{NewWebhook, Rule, ValidationErrors, Violation};
-
-/// Most webhooks an app can have.
-const MAX_PER_APP: usize = 5;
 
 impl Client {
     /// Starts making `app_id`'s webhooks exactly `desired` (their `app_id`
     /// is set to this one). [`plan`](SyncWebhooks::plan) is the dry run;
     /// [`send`](SyncWebhooks::send) applies it.
+    ///
+    /// A webhook's identity is its target, compared as URLs
+    /// ([`TargetUrl::identity`](crate::TargetUrl::identity)). Before any
+    /// change, the list answer is checked: another app's webhook, one
+    /// without an id, an id twice or more than 5 webhooks stop the sync
+    /// with [`Error::UnexpectedAnswer`] and nothing is changed. Two listed
+    /// webhooks with one target are reconciled: the one closest to the
+    /// desired one (the first listed, on a tie) is kept, the other deleted.
+    /// An empty desired set (delete everything) is refused unless
+    /// [`allow_empty`](SyncWebhooks::allow_empty) says so.
     ///
     /// ```no_run
     /// # async fn run(client: sinch_conversation::Client) -> Result<(), sinch_conversation::Error> {
@@ -52,6 +60,55 @@ impl Client {
             client: self,
             app_id,
             desired,
+            options: SyncOptions::default(),
+        }
+    }
+}
+
+/// What a sync may do beyond the default: both off unless asked for.
+///
+/// ```
+/// use sinch_conversation::SyncOptions;
+///
+/// let options = SyncOptions::default().allow_empty().rotate_secrets();
+/// assert!(options.allows_empty() && options.rotates_secrets());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncOptions {
+    allow_empty: bool,
+    rotate_secrets: bool,
+}
+
+impl SyncOptions {
+    /// Accept an empty desired set: every webhook of the app is deleted.
+    pub fn allow_empty(mut self) -> Self {
+        self.allow_empty = true;
+        self
+    }
+
+    /// Set each desired webhook's secret and client credentials even when
+    /// the list answer does not show them (it may not echo secrets, and
+    /// what is not shown is otherwise not compared): a rotation.
+    pub fn rotate_secrets(mut self) -> Self {
+        self.rotate_secrets = true;
+        self
+    }
+
+    /// Whether an empty desired set is accepted.
+    pub fn allows_empty(&self) -> bool {
+        self.allow_empty
+    }
+
+    /// Whether secrets are set whatever the answer shows.
+    pub fn rotates_secrets(&self) -> bool {
+        self.rotate_secrets
+    }
+
+    pub(crate) fn secrets(&self) -> Secrets {
+        if self.rotate_secrets {
+            Secrets::Rotate
+        } else {
+            Secrets::CompareWhatIsShown
         }
     }
 }
@@ -63,6 +120,7 @@ pub struct SyncWebhooks<'a> {
     client: &'a Client,
     app_id: String,
     desired: Vec<NewWebhook>,
+    options: SyncOptions,
 }
 
 /// One step of a sync.
@@ -91,6 +149,16 @@ pub enum SyncStep {
         /// Its target.
         target: String,
     },
+    /// Delete a second webhook for a target the app already has one for
+    /// (same target as a URL): Sinch would deliver every event twice.
+    DeleteDuplicate {
+        /// Its id.
+        id: String,
+        /// Its target.
+        target: String,
+        /// The id of the webhook kept for that target.
+        kept: String,
+    },
 }
 
 impl fmt::Display for SyncStep {
@@ -101,6 +169,9 @@ impl fmt::Display for SyncStep {
                 write!(f, "update {id} ({target}): {}", fields.join(", "))
             }
             SyncStep::Create { target } => write!(f, "create {target}"),
+            SyncStep::DeleteDuplicate { id, target, kept } => {
+                write!(f, "delete {id} ({target}): a duplicate of {kept}")
+            }
         }
     }
 }
@@ -201,12 +272,37 @@ impl std::error::Error for SyncError {
 }
 
 impl SyncWebhooks<'_> {
-    /// Checks the desired set before any call: at most 5 webhooks, no
-    /// target twice, each valid as a create. Every problem at once, with
-    /// paths like `webhooks[1].target`.
+    /// Accept an empty desired set, which deletes every webhook of the app.
+    /// Without it an empty set is refused: it is more often a mistake (an
+    /// empty or misread file) than a wish.
+    pub fn allow_empty(mut self) -> Self {
+        self.options = self.options.allow_empty();
+        self
+    }
+
+    /// Set every desired secret (webhook secret, client credentials) even
+    /// when the list answer does not show it; see
+    /// [`SyncOptions::rotate_secrets`].
+    pub fn rotate_secrets(mut self) -> Self {
+        self.options = self.options.rotate_secrets();
+        self
+    }
+
+    /// Replaces the options.
+    pub fn options(mut self, options: SyncOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Checks the desired set before any call: not empty (unless allowed),
+    /// at most 5 webhooks, no target twice (as URLs), each valid as a
+    /// create. Every problem at once, with paths like `webhooks[1].target`.
     pub fn validate(&self) -> Result<Vec<CreateWebhookRequest>, ValidationErrors> {
         let mut problems = Vec::new();
         crate::validate::check_path_safe("app_id", &self.app_id, &mut problems);
+        if self.desired.is_empty() && !self.options.allow_empty {
+            problems.push(Violation::new("webhooks", Rule::EmptyDesiredSet));
+        }
         if self.desired.len() > MAX_PER_APP {
             problems.push(Violation::new(
                 "webhooks",
@@ -216,9 +312,10 @@ impl SyncWebhooks<'_> {
                 },
             ));
         }
+        let identities: Vec<String> = self.desired.iter().map(|w| w.target.identity()).collect();
         let mut requests = Vec::new();
         for (i, webhook) in self.desired.iter().enumerate() {
-            if self.desired[..i].iter().any(|w| w.target == webhook.target) {
+            if identities[..i].contains(&identities[i]) {
                 problems.push(Violation::new(
                     format!("webhooks[{i}].target"),
                     Rule::DuplicateTarget,
@@ -244,32 +341,47 @@ impl SyncWebhooks<'_> {
         }
     }
 
-    /// The dry run: validates, lists the app's webhooks, and returns what
-    /// [`send`](Self::send) would do. Changes nothing.
-    pub async fn plan(&self) -> Result<SyncPlan, Error> {
+    /// Validates, lists, checks the list and plans: what both
+    /// [`plan`](Self::plan) and [`send`](Self::send) start with.
+    async fn prepare(&self) -> Result<Prepared, Error> {
         let desired = self.validate()?;
         let existing = self.client.list_webhooks(&self.app_id).await?;
-        let steps = plan(&existing, &desired).into_iter().map(|(step, _)| step);
-        Ok(SyncPlan {
-            steps: steps.collect(),
+        super::listing::check(&self.app_id, &existing)?;
+        let planned = plan(&existing, &desired, self.options.secrets());
+        Ok(Prepared {
+            desired,
+            existing,
+            planned,
         })
     }
 
-    /// Validates, lists, and applies the plan step by step. A failed step
-    /// stops the sync: [`Error::Sync`] says which steps were applied and
-    /// which were not.
+    /// The dry run: validates, lists the app's webhooks, checks the list,
+    /// and returns what [`send`](Self::send) would do. Changes nothing.
+    pub async fn plan(&self) -> Result<SyncPlan, Error> {
+        let prepared = self.prepare().await?;
+        Ok(SyncPlan {
+            steps: prepared.planned.steps,
+        })
+    }
+
+    /// Validates, lists, checks the list, and applies the plan step by
+    /// step. A failed step stops the sync: [`Error::Sync`] says which steps
+    /// were applied and which were not.
     pub async fn send(self) -> Result<SyncReport, Error> {
-        let desired = self.validate()?;
+        let Prepared {
+            desired,
+            existing,
+            planned,
+        } = self.prepare().await?;
         let client = self.client;
-        let existing = client.list_webhooks(&self.app_id).await?;
-        let (steps, actions): (Vec<SyncStep>, Vec<Action>) =
-            plan(&existing, &desired).into_iter().unzip();
         let mut applied = Vec::new();
-        let mut now: Vec<Option<Webhook>> = desired
+        let mut now: Vec<Option<Webhook>> = planned
+            .kept
             .iter()
-            .map(|d| existing.iter().find(|w| w.target == d.target).cloned())
+            .map(|kept| kept.map(|j| existing[j].clone()))
             .collect();
-        for (index, (step, action)) in steps.iter().zip(actions).enumerate() {
+        let steps = planned.steps;
+        for (index, (step, action)) in steps.iter().zip(planned.actions).enumerate() {
             let result = match action {
                 Action::Delete(id) => client
                     .execute(validate::path_id("webhook_id", &id).map(|()| Delete(&id)))
@@ -308,6 +420,21 @@ impl SyncWebhooks<'_> {
     }
 }
 
+/// What a sync starts from.
+struct Prepared {
+    desired: Vec<CreateWebhookRequest>,
+    existing: Vec<Webhook>,
+    planned: Planned,
+}
+
+/// The steps, how to carry each out, and which listed webhook (by index)
+/// is kept for each desired one.
+struct Planned {
+    steps: Vec<SyncStep>,
+    actions: Vec<Action>,
+    kept: Vec<Option<usize>>,
+}
+
 /// How to carry out a step: ids, and indexes into the desired set.
 enum Action {
     Delete(String),
@@ -322,44 +449,61 @@ fn shown(target: &str) -> String {
 }
 
 /// Deletes first (so the per-app limit is never crossed), then updates,
-/// then creates; each step with how to carry it out.
-fn plan(existing: &[Webhook], desired: &[CreateWebhookRequest]) -> Vec<(SyncStep, Action)> {
-    let current =
-        |wanted: &CreateWebhookRequest| existing.iter().find(|w| w.target == wanted.target);
+/// then creates. For each desired webhook, of the listed ones with the
+/// same target (as URLs) the one with the fewest differences is kept (the
+/// first listed on a tie) and the others are deleted as duplicates. The
+/// list was checked: every entry has an id.
+fn plan(existing: &[Webhook], desired: &[CreateWebhookRequest], secrets: Secrets) -> Planned {
+    let listed: Vec<String> = existing.iter().map(|w| w.target.identity()).collect();
+    let wanted: Vec<String> = desired.iter().map(|d| d.target.identity()).collect();
+    let kept: Vec<Option<usize>> = desired
+        .iter()
+        .zip(&wanted)
+        .map(|(d, identity)| {
+            (0..existing.len())
+                .filter(|&j| &listed[j] == identity)
+                .min_by_key(|&j| (differences(&existing[j], d, secrets).len(), j))
+        })
+        .collect();
+    let id = |j: usize| existing[j].id.clone().unwrap_or_default();
     let mut steps = Vec::new();
-    for webhook in existing {
-        if !desired.iter().any(|d| d.target == webhook.target) {
-            let id = webhook.id.clone().unwrap_or_default();
-            let target = shown(&webhook.target);
-            steps.push((
-                SyncStep::Delete {
-                    id: id.clone(),
-                    target,
-                },
-                Action::Delete(id),
-            ));
+    let mut actions = Vec::new();
+    for (j, webhook) in existing.iter().enumerate() {
+        let target = shown(&webhook.target);
+        match wanted.iter().position(|w| *w == listed[j]) {
+            None => steps.push(SyncStep::Delete { id: id(j), target }),
+            Some(i) if kept[i] != Some(j) => steps.push(SyncStep::DeleteDuplicate {
+                id: id(j),
+                target,
+                kept: kept[i].map(id).unwrap_or_default(),
+            }),
+            Some(_) => continue,
         }
+        actions.push(Action::Delete(id(j)));
     }
     for (i, wanted) in desired.iter().enumerate() {
-        let Some(webhook) = current(wanted) else {
-            continue;
-        };
-        let fields = differences(webhook, wanted);
+        let Some(j) = kept[i] else { continue };
+        let fields = differences(&existing[j], wanted, secrets);
         if !fields.is_empty() {
-            let id = webhook.id.clone().unwrap_or_default();
-            let step = SyncStep::Update {
-                id: id.clone(),
+            steps.push(SyncStep::Update {
+                id: id(j),
                 target: shown(&wanted.target),
                 fields: fields.iter().map(|f| (*f).to_owned()).collect(),
-            };
-            steps.push((step, Action::Update(id, fields, i)));
+            });
+            actions.push(Action::Update(id(j), fields, i));
         }
     }
     for (i, wanted) in desired.iter().enumerate() {
-        if current(wanted).is_none() {
-            let target = shown(&wanted.target);
-            steps.push((SyncStep::Create { target }, Action::Create(i)));
+        if kept[i].is_none() {
+            steps.push(SyncStep::Create {
+                target: shown(&wanted.target),
+            });
+            actions.push(Action::Create(i));
         }
     }
-    steps
+    Planned {
+        steps,
+        actions,
+        kept,
+    }
 }

@@ -72,7 +72,7 @@ pub struct UpdateWebhook<'a> {
 
 impl<'a> UpdateWebhook<'a> {
     /// A new target URL.
-    pub fn target(mut self, target: impl Into<String>) -> Self {
+    pub fn target(mut self, target: impl Into<crate::TargetUrl>) -> Self {
         self.changes.target = Some(target.into());
         self
     }
@@ -165,5 +165,9 @@ impl Operation for Update {
             Some(&request.update_mask),
             &request.body,
         ))
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        crate::secret::secrets_in(&self.0.body)
     }
 }

@@ -108,12 +108,12 @@ fn cc(w: &mut NewWebhook) -> &mut NewClientCredentials {
 fn set(w: &mut NewWebhook, path: &str, value: &str) {
     match path {
         "app_id" => w.app_id = value.to_owned(),
-        "target" => w.target = value.to_owned(),
+        "target" => w.target = value.into(),
         "target_type" => w.target_type = Some(value.into()),
         "triggers[0]" => w.triggers = vec![value.into()],
         "client_credentials.client_id" => cc(w).client_id = value.to_owned(),
         "client_credentials.client_secret" => cc(w).client_secret = value.into(),
-        "client_credentials.endpoint" => cc(w).endpoint = value.to_owned(),
+        "client_credentials.endpoint" => cc(w).endpoint = value.into(),
         "client_credentials.scope" => cc(w).scope = Some(value.to_owned()),
         "client_credentials.response_type" => cc(w).response_type = Some(value.to_owned()),
         "client_credentials.token_request_type" => cc(w).token_request_type = Some(value.into()),

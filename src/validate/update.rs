@@ -4,9 +4,10 @@ use serde::Serialize;
 
 use super::{
     NewClientCredentials, Policy, Rule, ValidationErrors, Violation, check_client_credentials,
-    check_path_safe, check_secret, check_target, check_triggers, to_client_credentials, to_target,
+    check_path_safe, check_secret, check_target, check_triggers, to_client_credentials,
 };
 use crate::secret::Secret;
+use crate::target::TargetUrl;
 use crate::types::WebhookUpdate;
 use crate::{WebhookTargetType, WebhookTrigger};
 
@@ -35,7 +36,7 @@ use crate::{WebhookTargetType, WebhookTrigger};
 #[non_exhaustive]
 pub struct WebhookChanges {
     /// A new target URL.
-    pub target: Option<String>,
+    pub target: Option<TargetUrl>,
     /// A new target type.
     pub target_type: Option<WebhookTargetType>,
     /// The new, complete list of triggers (at least one).
@@ -128,7 +129,7 @@ impl WebhookChanges {
                     .map(to_client_credentials)
                     .transpose()?,
                 secret: changes.secret.flatten(),
-                target: changes.target.map(to_target).transpose()?,
+                target: changes.target,
                 target_type: changes.target_type,
                 triggers: changes.triggers.unwrap_or_default(),
             },

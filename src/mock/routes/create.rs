@@ -4,7 +4,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 
-use super::{authorize, duplicate_target, invalid, json_body, stored_webhook};
+use super::{answered, authorize, duplicate_target, invalid, json_body, stored_webhook};
 use crate::mock::server::{Shared, shown, sinch_error};
 use crate::mock::state::{MAX_WEBHOOKS_PER_APP, new_id};
 use crate::validate::{self, NewWebhook, Policy};
@@ -42,10 +42,12 @@ pub(crate) async fn create_webhook(
             vec![],
         );
     }
-    if app.iter().any(|w| w.target == webhook.target) {
+    // The same target as a URL (`TargetUrl::identity`), as ensure and sync
+    // compare them.
+    if app.iter().any(|w| w.target.same_as(&webhook.target)) {
         return duplicate_target();
     }
     state.insert(&project_id, webhook.clone());
     drop(state);
-    axum::Json(webhook).into_response()
+    axum::Json(answered(&shared, webhook)).into_response()
 }

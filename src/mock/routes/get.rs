@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use super::{authorize, unknown_webhook};
+use super::{answered, authorize, unknown_webhook};
 use crate::mock::server::Shared;
 
 /// The webhook, or 404 when the project has no webhook with that id.
@@ -19,7 +19,7 @@ pub(crate) async fn get_webhook(
     }
     let webhook = shared.lock().get(&project_id, &webhook_id).cloned();
     match webhook {
-        Some(webhook) => axum::Json(webhook).into_response(),
+        Some(webhook) => axum::Json(answered(&shared, webhook)).into_response(),
         None => unknown_webhook(&webhook_id),
     }
 }

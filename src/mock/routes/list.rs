@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use super::authorize;
+use super::{answered, authorize};
 use crate::mock::server::Shared;
 use crate::types::ListWebhooksResponse;
 
@@ -19,6 +19,7 @@ pub(crate) async fn list_webhooks(
     if let Err(refusal) = authorize(&shared, &headers, &project_id) {
         return refusal;
     }
-    let webhooks = shared.lock().app(&project_id, &app_id).to_vec();
+    let stored = shared.lock().app(&project_id, &app_id).to_vec();
+    let webhooks = stored.into_iter().map(|w| answered(&shared, w)).collect();
     axum::Json(ListWebhooksResponse { webhooks }).into_response()
 }

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 
 use super::server::{Shared, refuse_auth, shown, sinch_error};
 use crate::generated::spec;
-use crate::types::{ClientCredentials, CreateWebhookRequest, Webhook};
+use crate::types::{CreateWebhookRequest, StoredClientCredentials, Webhook};
 use crate::validate::ValidationErrors;
 use crate::{TokenRequestType, WebhookTargetType};
 
@@ -160,18 +160,31 @@ pub(crate) fn duplicate_target() -> Response {
     )
 }
 
+/// A webhook as answered: without its secrets when the stand-in is told to
+/// omit them ([`MockServerBuilder::omit_secrets`](crate::mock::MockServerBuilder::omit_secrets)).
+pub(crate) fn answered(shared: &Shared, mut webhook: Webhook) -> Webhook {
+    if shared.omit_secrets {
+        webhook.secret = None;
+        if let Some(cc) = &mut webhook.client_credentials {
+            cc.client_secret = None;
+        }
+    }
+    webhook
+}
+
 /// What Sinch stores: the id, and its defaults for what was omitted or not
 /// recognised.
 pub(crate) fn stored_webhook(request: CreateWebhookRequest, id: String) -> Webhook {
-    let client_credentials = request.client_credentials.map(|cc| ClientCredentials {
-        token_request_type: cc.token_request_type.map(|t| {
+    let client_credentials = request.client_credentials.map(|cc| {
+        let mut stored = StoredClientCredentials::from(cc);
+        stored.token_request_type = stored.token_request_type.map(|t| {
             if t.is_known() {
                 t
             } else {
                 TokenRequestType::from(spec::TOKEN_REQUEST_TYPE_SERVER_DEFAULT)
             }
-        }),
-        ..cc
+        });
+        stored
     });
     Webhook {
         app_id: Some(request.app_id),

@@ -6,7 +6,9 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::{authorize, duplicate_target, invalid, json_body, stored_webhook, unknown_webhook};
+use super::{
+    answered, authorize, duplicate_target, invalid, json_body, stored_webhook, unknown_webhook,
+};
 use crate::generated::spec;
 use crate::mock::server::{Shared, shown, sinch_error};
 use crate::types::Webhook;
@@ -72,7 +74,7 @@ pub(crate) async fn update_webhook(
     let duplicate = state
         .app(&project_id, app_id)
         .iter()
-        .any(|w| w.id != updated.id && w.target == updated.target);
+        .any(|w| w.id != updated.id && w.target.same_as(&updated.target));
     if duplicate {
         return duplicate_target();
     }
@@ -81,7 +83,7 @@ pub(crate) async fn update_webhook(
         return unknown_webhook(&webhook_id);
     }
     drop(state);
-    axum::Json(updated).into_response()
+    axum::Json(answered(&shared, updated)).into_response()
 }
 
 /// The field names of every `update_mask` parameter, commas split, or
@@ -113,12 +115,16 @@ fn apply(
 ) -> Result<NewWebhook, Response> {
     let mut webhook = NewWebhook {
         app_id: current.app_id.unwrap_or_default(),
-        target: current.target.to_string(),
+        target: current.target,
         target_type: current.target_type,
         triggers: current.triggers,
         secret: current.secret,
         client_credentials: current.client_credentials.map(|cc| {
-            let mut new = NewClientCredentials::new(cc.client_id, cc.client_secret, cc.endpoint);
+            let mut new = NewClientCredentials::new(
+                cc.client_id,
+                cc.client_secret.unwrap_or_default(),
+                cc.endpoint,
+            );
             new.scope = cc.scope.map(String::from);
             new.response_type = cc.response_type.map(String::from);
             new.token_request_type = cc.token_request_type;
