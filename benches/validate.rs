@@ -31,12 +31,12 @@ fn benches(c: &mut Criterion) {
         b.iter(|| std::hint::black_box(&webhook).validate().expect("valid"))
     });
     let mut mixed_case = create();
-    mixed_case.target = "https://Tenant-42.Example.COM:8443/sinch/callbacks".to_owned();
+    mixed_case.target = "https://Tenant-42.Example.COM:8443/sinch/callbacks".into();
     group.bench_function("create_mixed_case_host", |b| {
         b.iter(|| std::hint::black_box(&mixed_case).validate().expect("valid"))
     });
     let mut changes = WebhookChanges::default();
-    changes.target = Some("https://example.com/sinch/v2".to_owned());
+    changes.target = Some("https://example.com/sinch/v2".into());
     changes.triggers = Some(vec![WebhookTrigger::MessageInbound]);
     group.bench_function("update_target_and_triggers", |b| {
         b.iter(|| {

@@ -109,11 +109,10 @@ impl Error {
         match self {
             Error::Api(mut e) => {
                 clean(&mut e.body);
-                for text in [&mut e.message, &mut e.api_status, &mut e.www_authenticate] {
-                    if let Some(text) = text {
-                        clean(text);
-                    }
-                }
+                [&mut e.message, &mut e.api_status, &mut e.www_authenticate]
+                    .into_iter()
+                    .flatten()
+                    .for_each(clean);
                 for detail in &mut e.details {
                     if let Some(value) = &mut detail.value {
                         clean(value);

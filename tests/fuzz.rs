@@ -25,8 +25,9 @@
 mod common;
 #[path = "../examples/support/create_args.rs"]
 mod create_args;
-#[path = "../examples/support/webhooks_args.rs"]
-mod webhooks_args;
+#[path = "../src/bin/sinch-webhooks/file.rs"]
+#[allow(dead_code)]
+mod sync_file;
 
 use std::sync::OnceLock;
 
@@ -314,23 +315,43 @@ proptest! {
         w.stand_in.reset();
     }
 
-    /// The examples' command lines: parsed or refused with a message.
+    /// The example's command line: parsed or refused with a message.
     #[test]
-    fn the_examples_survive_any_command_line(
+    fn the_example_survives_any_command_line(
         args in prop::collection::vec(prop_oneof![
             prop::sample::select(vec![
-                "create", "list", "get", "update", "delete", "ensure", "sync", "--file", "--app-id", "--id", "--target",
-                "--trigger", "--secret", "--clear-secret", "--target-type", "--dry-run", "-h",
-                "--help",
+                "--app-id", "--target", "--trigger", "--secret", "--dry-run", "-h", "--help",
             ]).prop_map(str::to_owned),
             "\\PC{0,24}",
         ], 0..8),
     ) {
-        if let Err(message) = create_args::parse(args.clone().into_iter()) {
+        if let Err(message) = create_args::parse(args.into_iter()) {
             prop_assert!(!message.is_empty());
         }
-        if let Err(message) = webhooks_args::parse(args.into_iter()) {
-            prop_assert!(!message.is_empty());
+    }
+
+    /// `sinch-webhooks sync --file`: any text is read or refused, never a
+    /// panic; every problem has a line within the text.
+    #[test]
+    fn the_sync_file_reader_survives_any_text(
+        lines in prop::collection::vec(prop_oneof![
+            prop::sample::select(vec![
+                "[[webhook]]", "[[app]]", "[[app.webhook]]", "[webhook.client_credentials]",
+                "[[webhooks]]", "id = \"a\"", "target = \"https://e.com/h\"", "target = 5",
+                "triggers = [\"MESSAGE_INBOUND\"]", "triggers = [1, \"x\"]", "secret = \"s\"",
+                "secrte = \"s\"", "client_id = \"c\"", "endpoint = []", "webhook = 3", "= =", "[",
+            ]).prop_map(str::to_owned),
+            "\\PC{0,24}",
+        ], 0..12),
+    ) {
+        let text = lines.join("\n");
+        if let Err(problems) = sync_file::parse(&text) {
+            prop_assert!(!problems.is_empty());
+            let last = text.split('\n').count();
+            for problem in problems {
+                prop_assert!(problem.line >= 1 && problem.line <= last, "{problem} in {text:?}");
+                prop_assert!(!problem.message.is_empty());
+            }
         }
     }
 

@@ -47,15 +47,14 @@ async fn secrets_never_reach_debug_display_errors_or_traces() {
         .project_id("p")
         .region(Region::Eu)
         .oauth2("k", SENTINEL);
+    // URL passwords are secrets too: in the target and the token endpoint.
+    let target = format!("https://user:{SENTINEL}@e.com/1");
+    let endpoint = format!("https://id:{SENTINEL}@auth.example.com/t");
     let create = client
-        .create_webhook("A", "https://e.com/1")
+        .create_webhook("A", &target)
         .trigger("MESSAGE_INBOUND")
         .secret(SENTINEL)
-        .client_credentials(NewClientCredentials::new(
-            "cid",
-            SENTINEL,
-            "https://auth.example.com/t",
-        ));
+        .client_credentials(NewClientCredentials::new("cid", SENTINEL, &endpoint));
     let mut shown = vec![
         format!("{client:?}"),
         format!("{builder:?}"),
@@ -69,6 +68,75 @@ async fn secrets_never_reach_debug_display_errors_or_traces() {
     // Errors from a request full of secrets.
     server.script_api([reply(500, "{}")]);
     let err = create.clone().send().await.unwrap_err();
+    shown.push(format!("{err} {err:?}"));
+    // A server (or a proxy's error page) that echoes the request: its body,
+    // its message and details, the Authorization header.
+    let sent = String::from_utf8_lossy(&server.api_calls().last().unwrap().body).into_owned();
+    let echo = serde_json::json!({
+        "error": {
+            "code": 400,
+            "message": format!("bad request {sent} Authorization: Bearer {SENTINEL}"),
+            "status": format!("INVALID_ARGUMENT {SENTINEL}"),
+            "details": [{"type_url": "x", "value": sent}],
+        }
+    });
+    server.script_api([reply(400, &echo.to_string())]);
+    let err = create.clone().send().await.unwrap_err();
+    let sinch_conversation::Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    shown.push(format!(
+        "{} {:?} {:?}",
+        api.body(),
+        api.message(),
+        api.details()
+    ));
+    shown.push(format!("{err} {err:?}"));
+    // A 2xx that does not decode, quoting the secret.
+    server.script_api([reply(
+        200,
+        &format!(r#"{{"target": 5, "secret": "{SENTINEL}", "x": {SENTINEL:?}}}"#),
+    )]);
+    let err = create.clone().send().await.unwrap_err();
+    shown.push(format!("{err} {err:?}"));
+
+    // Provisioning's results and errors.
+    let ensured = client
+        .ensure_webhook("A", &target)
+        .trigger("MESSAGE_INBOUND")
+        .secret(SENTINEL)
+        .client_credentials(NewClientCredentials::new("cid", SENTINEL, &endpoint));
+    shown.push(format!("{ensured:?}"));
+    let ensured = ensured.send().await.unwrap();
+    shown.push(format!("{ensured:?}"));
+    let mut desired = sinch_conversation::NewWebhook::new("A", &target);
+    desired.triggers = vec!["MESSAGE_INBOUND".into()];
+    desired.secret = Some(SENTINEL.into());
+    desired.client_credentials = Some(NewClientCredentials::new("cid", SENTINEL, &endpoint));
+    shown.push(format!("{desired:?}"));
+    let sync = client.sync_webhooks("A", [desired.clone()]);
+    shown.push(format!("{sync:?}"));
+    shown.push(format!("{:?}", sync.plan().await.unwrap()));
+    let report = sync.send().await.unwrap();
+    shown.push(format!("{report:?}"));
+    let outcomes = client
+        .sync_many([("A".to_owned(), vec![desired.clone()])], 1, |_| {})
+        .await;
+    shown.push(format!("{outcomes:?}"));
+    // A list answer that is not safe to act on names the entries.
+    let listed = serde_json::json!({"webhooks": [
+        {"id": "W9", "app_id": "other", "target": target, "secret": SENTINEL},
+    ]});
+    server.script_api([reply(200, &listed.to_string())]);
+    let err = client
+        .sync_webhooks("A", [desired])
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, sinch_conversation::Error::UnexpectedAnswer(_)),
+        "{err:?}"
+    );
     shown.push(format!("{err} {err:?}"));
     let bad = client
         .create_webhook("", "ftp://user:pw@x")

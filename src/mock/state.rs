@@ -330,7 +330,7 @@ mod tests {
             client_credentials: None,
             id: Some(new_id()),
             secret: None,
-            target: "https://example.com/h".try_into().unwrap(),
+            target: "https://example.com/h".into(),
             target_type: None,
             triggers: vec![],
         }

@@ -26,11 +26,30 @@ pub struct AppSync {
 impl AppSync {
     /// `app_id`'s desired webhooks, with the default options.
     pub fn new(app_id: impl Into<String>, webhooks: impl IntoIterator<Item = NewWebhook>) -> Self {
+        let app_id = app_id.into();
+        let webhooks = webhooks
+            .into_iter()
+            .map(|mut webhook| {
+                webhook.app_id.clone_from(&app_id);
+                webhook
+            })
+            .collect();
         Self {
-            app_id: app_id.into(),
-            webhooks: webhooks.into_iter().collect(),
+            app_id,
+            webhooks,
             options: SyncOptions::default(),
         }
+    }
+
+    /// The checks [`SyncWebhooks::validate`](crate::SyncWebhooks::validate)
+    /// makes, without a client: nothing is sent.
+    pub fn validate(&self) -> Result<(), crate::ValidationErrors> {
+        super::sync::validate_set(&self.app_id, &self.webhooks, self.options).map(drop)
+    }
+
+    /// The desired webhooks.
+    pub fn webhooks(&self) -> &[NewWebhook] {
+        &self.webhooks
     }
 
     /// Accept an empty set for this app (delete all its webhooks).

@@ -298,47 +298,7 @@ impl SyncWebhooks<'_> {
     /// at most 5 webhooks, no target twice (as URLs), each valid as a
     /// create. Every problem at once, with paths like `webhooks[1].target`.
     pub fn validate(&self) -> Result<Vec<CreateWebhookRequest>, ValidationErrors> {
-        let mut problems = Vec::new();
-        crate::validate::check_path_safe("app_id", &self.app_id, &mut problems);
-        if self.desired.is_empty() && !self.options.allow_empty {
-            problems.push(Violation::new("webhooks", Rule::EmptyDesiredSet));
-        }
-        if self.desired.len() > MAX_PER_APP {
-            problems.push(Violation::new(
-                "webhooks",
-                Rule::TooManyWebhooks {
-                    max: MAX_PER_APP,
-                    actual: self.desired.len(),
-                },
-            ));
-        }
-        let identities: Vec<String> = self.desired.iter().map(|w| w.target.identity()).collect();
-        let mut requests = Vec::new();
-        for (i, webhook) in self.desired.iter().enumerate() {
-            if identities[..i].contains(&identities[i]) {
-                problems.push(Violation::new(
-                    format!("webhooks[{i}].target"),
-                    Rule::DuplicateTarget,
-                ));
-            }
-            match webhook.validate() {
-                Ok(request) => requests.push(request),
-                Err(errors) => problems.extend(
-                    errors
-                        .violations()
-                        .iter()
-                        .filter(|v| v.path() != "app_id")
-                        .map(|v| {
-                            Violation::new(format!("webhooks[{i}].{}", v.path()), v.rule().clone())
-                        }),
-                ),
-            }
-        }
-        if problems.is_empty() {
-            Ok(requests)
-        } else {
-            Err(ValidationErrors::new(problems))
-        }
+        validate_set(&self.app_id, &self.desired, self.options)
     }
 
     /// Validates, lists, checks the list and plans: what both
@@ -505,5 +465,54 @@ fn plan(existing: &[Webhook], desired: &[CreateWebhookRequest], secrets: Secrets
         steps,
         actions,
         kept,
+    }
+}
+
+/// The checks of [`SyncWebhooks::validate`], for `app_id`'s `desired` set.
+pub(crate) fn validate_set(
+    app_id: &str,
+    desired: &[NewWebhook],
+    options: SyncOptions,
+) -> Result<Vec<CreateWebhookRequest>, ValidationErrors> {
+    let mut problems = Vec::new();
+    crate::validate::check_path_safe("app_id", app_id, &mut problems);
+    if desired.is_empty() && !options.allow_empty {
+        problems.push(Violation::new("webhooks", Rule::EmptyDesiredSet));
+    }
+    if desired.len() > MAX_PER_APP {
+        problems.push(Violation::new(
+            "webhooks",
+            Rule::TooManyWebhooks {
+                max: MAX_PER_APP,
+                actual: desired.len(),
+            },
+        ));
+    }
+    let identities: Vec<String> = desired.iter().map(|w| w.target.identity()).collect();
+    let mut requests = Vec::new();
+    for (i, webhook) in desired.iter().enumerate() {
+        if identities[..i].contains(&identities[i]) {
+            problems.push(Violation::new(
+                format!("webhooks[{i}].target"),
+                Rule::DuplicateTarget,
+            ));
+        }
+        match webhook.validate() {
+            Ok(request) => requests.push(request),
+            Err(errors) => problems.extend(
+                errors
+                    .violations()
+                    .iter()
+                    .filter(|v| v.path() != "app_id")
+                    .map(|v| {
+                        Violation::new(format!("webhooks[{i}].{}", v.path()), v.rule().clone())
+                    }),
+            ),
+        }
+    }
+    if problems.is_empty() {
+        Ok(requests)
+    } else {
+        Err(ValidationErrors::new(problems))
     }
 }

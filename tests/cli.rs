@@ -1,0 +1,592 @@
+//! The `sinch-webhooks` command: every subcommand, its output with secrets
+//! redacted, its exit codes, and `sync --file` from a deploy job's point of
+//! view (strict input, nothing sent on a bad file, many apps, convergence).
+
+use std::path::PathBuf;
+
+use sinch_conversation::mock::MockServer;
+use tokio::process::Command;
+
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sinch-webhooks"));
+    command.args(args);
+    for var in [
+        "SINCH_PROJECT_ID",
+        "SINCH_KEY_ID",
+        "SINCH_KEY_SECRET",
+        "SINCH_CONVERSATION_REGION",
+        "SINCH_CONVERSATION_BASE_URL",
+        "SINCH_AUTH_BASE_URL",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// Against the embedded stand-in, JSON output.
+fn stand_in(args: &[&str]) -> Command {
+    let mut all = vec!["--stand-in", "--output", "json"];
+    all.extend_from_slice(args);
+    command(&all)
+}
+
+/// Against `server` through the `SINCH_*` variables.
+fn against(server: &MockServer, args: &[&str]) -> Command {
+    let mut command = command(args);
+    command
+        .env("SINCH_PROJECT_ID", server.project_id())
+        .env("SINCH_KEY_ID", MockServer::DEFAULT_KEY_ID)
+        .env("SINCH_KEY_SECRET", MockServer::DEFAULT_KEY_SECRET)
+        .env("SINCH_CONVERSATION_BASE_URL", server.base_url())
+        .env("SINCH_AUTH_BASE_URL", server.base_url());
+    command
+}
+
+struct Run {
+    code: Option<i32>,
+    json: serde_json::Value,
+    stdout: String,
+    stderr: String,
+}
+
+async fn run(mut command: Command) -> Run {
+    let output = command.output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    Run {
+        code: output.status.code(),
+        json: serde_json::from_str(&stdout).unwrap_or_default(),
+        stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A file with `text` in a directory of this test's own.
+fn file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sinch-webhooks-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn every_command_against_the_seeded_stand_in() {
+    let list = run(stand_in(&["list", "--app-id", "demo-app"])).await;
+    assert_eq!(list.code, Some(0), "{}", list.stderr);
+    assert_eq!(list.json[0]["id"], "demo-webhook");
+    assert_eq!(list.json[0]["secret"], "***");
+    assert!(
+        list.stderr.contains("embedded Sinch stand-in"),
+        "{}",
+        list.stderr
+    );
+
+    let get = run(stand_in(&["get", "--id", "demo-webhook"])).await;
+    assert_eq!(get.code, Some(0), "{}", get.stderr);
+    assert_eq!(get.json["app_id"], "demo-app");
+    assert!(!get.stdout.contains("demo-secret"));
+
+    let update = run(stand_in(&[
+        "update",
+        "--id",
+        "demo-webhook",
+        "--trigger",
+        "MESSAGE_DELIVERY",
+        "--clear-secret",
+        "--target-type",
+        "DISMISS",
+    ]))
+    .await;
+    assert_eq!(update.code, Some(0), "{}", update.stderr);
+    assert_eq!(
+        update.json["triggers"],
+        serde_json::json!(["MESSAGE_DELIVERY"])
+    );
+    assert_eq!(update.json["target_type"], "DISMISS");
+    assert!(update.json.get("secret").is_none(), "{}", update.stdout);
+
+    let delete = run(stand_in(&["delete", "--id", "demo-webhook"])).await;
+    assert_eq!(delete.code, Some(0), "{}", delete.stderr);
+    assert_eq!(delete.json, serde_json::json!({"deleted": "demo-webhook"}));
+
+    let create = run(stand_in(&[
+        "create",
+        "--app-id",
+        "demo-app",
+        "--target",
+        "https://user:URLPASSWORD@e.com/h",
+        "--secret",
+        "TOPSECRET",
+    ]))
+    .await;
+    assert_eq!(create.code, Some(0), "{}", create.stderr);
+    assert_eq!(create.json["secret"], "***");
+    assert_eq!(create.json["target"], "https://user:***@e.com/h");
+    assert_eq!(
+        create.json["triggers"],
+        serde_json::json!(["MESSAGE_INBOUND", "MESSAGE_DELIVERY"])
+    );
+    for secret in ["TOPSECRET", "URLPASSWORD"] {
+        assert!(!create.stdout.contains(secret) && !create.stderr.contains(secret));
+    }
+
+    // Text output, for people.
+    let text = run(command(&["--stand-in", "get", "--id", "demo-webhook"])).await;
+    assert_eq!(text.code, Some(0), "{}", text.stderr);
+    assert!(
+        text.stdout
+            .starts_with("demo-webhook  https://example.com/sinch/demo\n"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("  secret: *** (set)\n"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[tokio::test]
+async fn every_subcommand_has_help_with_an_example() {
+    for sub in [
+        "create", "list", "get", "update", "delete", "ensure", "sync",
+    ] {
+        let help = run(command(&[sub, "--help"])).await;
+        assert_eq!(help.code, Some(0), "{sub}: {}", help.stderr);
+        assert!(help.stdout.contains("Example"), "{sub}: {}", help.stdout);
+        assert!(help.stdout.contains("--output"), "{sub}: {}", help.stdout);
+    }
+    let top = run(command(&["--help"])).await;
+    assert!(top.stdout.contains("SINCH_PROJECT_ID") && top.stdout.contains("Exit codes"));
+}
+
+#[tokio::test]
+async fn it_never_falls_back_to_a_stand_in_without_credentials() {
+    let out = run(command(&["list", "--app-id", "app"])).await;
+    assert_eq!(out.code, Some(2));
+    assert!(
+        out.stderr.contains("no Sinch credentials") && out.stderr.contains("--stand-in"),
+        "{}",
+        out.stderr
+    );
+    // --app-id is required.
+    let out = run(command(&["ensure", "--target", "https://e.com/h"])).await;
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("--app-id"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn dry_runs_send_nothing_and_print_the_request() {
+    let update = run(stand_in(&[
+        "update",
+        "--id",
+        "w1",
+        "--target",
+        "https://e.com/x",
+        "--secret",
+        "TOPSECRET",
+        "--dry-run",
+    ]))
+    .await;
+    assert_eq!(update.code, Some(0), "{}", update.stderr);
+    assert_eq!(
+        update.json,
+        serde_json::json!({"target": "https://e.com/x", "secret": "***"})
+    );
+    assert!(
+        update.stderr.contains("PATCH ")
+            && update
+                .stderr
+                .contains("/webhooks/w1?update_mask=secret,target"),
+        "{}",
+        update.stderr
+    );
+    assert!(update.stderr.contains("nothing was sent"));
+    let delete = run(stand_in(&["delete", "--id", "w1", "--dry-run"])).await;
+    assert_eq!(delete.code, Some(0), "{}", delete.stderr);
+    assert!(
+        delete.stderr.contains("DELETE ") && delete.stderr.contains("/webhooks/w1;"),
+        "{}",
+        delete.stderr
+    );
+}
+
+#[tokio::test]
+async fn invalid_input_exits_2_with_every_violation_and_api_errors_exit_1() {
+    for args in [&["get"][..], &["frob"], &["update"], &["list", "--app-id"]] {
+        let out = run(stand_in(args)).await;
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+    }
+    let out = run(stand_in(&["update", "--id", "w1"])).await;
+    assert_eq!(out.code, Some(2));
+    assert!(
+        out.stderr.contains("update_mask: nothing to update"),
+        "{}",
+        out.stderr
+    );
+    let out = run(stand_in(&[
+        "update",
+        "--id",
+        "a/b",
+        "--target",
+        "ftp://x",
+        "--trigger",
+        "UNSPECIFIED_TRIGGER",
+    ]))
+    .await;
+    assert_eq!(out.code, Some(2));
+    for path in ["webhook_id:", "target:", "triggers[0]:"] {
+        assert!(
+            out.stderr.contains(path),
+            "{path} missing from {}",
+            out.stderr
+        );
+    }
+    let out = run(stand_in(&["get", "--id", "no-such-webhook"])).await;
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("Sinch answered 404"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sinch_variables_point_it_at_another_api() {
+    // A stand-in outside the command keeps state from one run to the next.
+    let server = MockServer::start().await.unwrap();
+    let json = |args: &[&str]| {
+        let mut all = vec!["--output", "json"];
+        all.extend_from_slice(args);
+        against(&server, &all)
+    };
+    let created = run(json(&[
+        "create",
+        "--app-id",
+        "tenant",
+        "--target",
+        "https://e.com/t",
+    ]))
+    .await;
+    assert_eq!(created.code, Some(0), "{}", created.stderr);
+    assert!(!created.stderr.contains("stand-in"), "{}", created.stderr);
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let updated = run(json(&[
+        "update",
+        "--id",
+        &id,
+        "--target",
+        "https://e.com/t2",
+    ]))
+    .await;
+    assert_eq!(updated.code, Some(0), "{}", updated.stderr);
+    assert_eq!(
+        server.webhooks("tenant")[0].target.as_str(),
+        "https://e.com/t2"
+    );
+    let listed = run(json(&["list", "--app-id", "tenant"])).await;
+    assert_eq!(listed.json[0]["id"], id.as_str());
+    assert_eq!(run(json(&["delete", "--id", &id])).await.code, Some(0));
+    assert!(server.webhooks("tenant").is_empty());
+    assert_eq!(run(json(&["get", "--id", &id])).await.code, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_file_is_refused_with_every_problem_and_no_request_at_all() {
+    let server = MockServer::start().await.unwrap();
+    let cases = [
+        (
+            "misspelled-table.toml",
+            "[[webhooks]]\ntarget = \"https://e.com/h\"\ntriggers = [\"MESSAGE_INBOUND\"]\n",
+            vec!["line 1: unknown table or key \"webhooks\""],
+        ),
+        (
+            "misspelled-key.toml",
+            "[[webhook]]\ntarget = \"https://e.com/h\"\ntriggers = [\"MESSAGE_INBOUND\"]\nsecrte = \"x\"\n",
+            vec!["line 4: unknown key \"secrte\""],
+        ),
+        (
+            "wrong-types.toml",
+            "[[webhook]]\ntarget = 5\ntriggers = \"MESSAGE_INBOUND\"\n",
+            vec![
+                "line 2: webhook.target: expected a string",
+                "line 3: webhook.triggers: expected an array of strings",
+            ],
+        ),
+        (
+            "empty.toml",
+            "",
+            vec!["no webhooks: this would delete every webhook"],
+        ),
+        (
+            "invalid.toml",
+            "[[webhook]]\ntarget = \"https://e.com/a\"\ntriggers = [\"MESSAGE_INBOUND\"]\n\n\
+             [[webhook]]\ntarget = \"https://E.COM:443/a\"\ntriggers = [\"MESSAGE_INBOUND\"]\n\
+             secret = \" \"\n",
+            vec![
+                "line 6: app \"app\": webhooks[1].target: the same target (as a URL)",
+                "line 8: app \"app\": webhooks[1].secret: must not be empty",
+            ],
+        ),
+        (
+            "not-toml.toml",
+            "[[webhook]\n",
+            vec!["line 1: not valid TOML"],
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let path = file(name, text);
+        let path = path.to_str().unwrap();
+        let out = run(against(
+            &server,
+            &["sync", "--app-id", "app", "--file", path],
+        ))
+        .await;
+        assert_eq!(out.code, Some(2), "{name}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("refused, nothing was sent"),
+            "{}",
+            out.stderr
+        );
+        for problem in expected {
+            assert!(
+                out.stderr.contains(problem),
+                "{name}: {problem:?} missing from {}",
+                out.stderr
+            );
+        }
+    }
+    let path = file(
+        "one-app.toml",
+        "[[webhook]]\ntarget = \"https://e.com/h\"\ntriggers = [\"MESSAGE_INBOUND\"]\n",
+    );
+    let out = run(against(
+        &server,
+        &["sync", "--file", path.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("need --app-id"), "{}", out.stderr);
+    assert_eq!(
+        run(against(
+            &server,
+            &["sync", "--app-id", "a", "--file", "/nonexistent/x.toml"]
+        ))
+        .await
+        .code,
+        Some(2)
+    );
+    // Not one request of any kind, not even for a token.
+    assert_eq!(server.requests(), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_converges_and_an_empty_set_needs_allow_empty() {
+    // Sinch may not echo secrets: the second run must still send nothing.
+    let server = MockServer::builder()
+        .omit_secrets(true)
+        .start()
+        .await
+        .unwrap();
+    let desired = file(
+        "converge.toml",
+        "[[webhook]]\ntarget = \"https://example.com/in\"\ntriggers = [\"MESSAGE_INBOUND\"]\nsecret = \"TOPSECRET\"\n\
+         [webhook.client_credentials]\nclient_id = \"c\"\nclient_secret = \"CLIENTSECRET\"\nendpoint = \"https://auth.example.com/t\"\n",
+    );
+    let path = desired.to_str().unwrap();
+    let sync = |extra: &[&str]| {
+        let mut args = vec!["sync", "--app-id", "app", "--file", path];
+        args.extend_from_slice(extra);
+        against(&server, &args)
+    };
+    let first = run(sync(&[])).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    assert_eq!(
+        first.stdout,
+        "app app: 1 change(s) applied\n  + create https://example.com/in\n"
+    );
+    for secret in ["TOPSECRET", "CLIENTSECRET"] {
+        assert!(!first.stdout.contains(secret) && !first.stderr.contains(secret));
+    }
+    let stored = server.webhooks("app");
+    assert_eq!(
+        stored[0].secret.as_ref().map(|s| s.expose()),
+        Some("TOPSECRET")
+    );
+
+    server.clear_requests();
+    let second = run(sync(&[])).await;
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    assert_eq!(second.stdout, "app app: in sync, nothing to change\n");
+    let writes = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/v1/") && r.method != "GET")
+        .count();
+    assert_eq!(writes, 0, "a converged sync sends no update");
+
+    // The same URL spelled differently is the same webhook: no change.
+    let respelled = file(
+        "respelled.toml",
+        &std::fs::read_to_string(&desired)
+            .unwrap()
+            .replace("https://example.com/in", "HTTPS://Example.COM:443/in"),
+    );
+    let out = run(against(
+        &server,
+        &[
+            "sync",
+            "--app-id",
+            "app",
+            "--file",
+            respelled.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(
+        out.stdout, "app app: in sync, nothing to change\n",
+        "{}",
+        out.stderr
+    );
+
+    // A rotation sets the secrets although the answers do not show them.
+    let rotated = run(sync(&["--rotate-secret", "--output", "json"])).await;
+    assert_eq!(rotated.code, Some(0), "{}", rotated.stderr);
+    assert_eq!(
+        rotated.json["apps"][0]["applied"],
+        serde_json::json!([
+            "update W (https://example.com/in): client_credentials, secret"
+                .replace('W', stored[0].id.as_deref().unwrap())
+        ])
+    );
+
+    // Deleting everything takes --allow-empty.
+    let empty = file("nothing.toml", "# no webhooks on purpose\n");
+    let empty = empty.to_str().unwrap();
+    let refused = run(against(
+        &server,
+        &["sync", "--app-id", "app", "--file", empty],
+    ))
+    .await;
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert_eq!(server.webhooks("app").len(), 1);
+    let plan = run(against(
+        &server,
+        &[
+            "sync",
+            "--app-id",
+            "app",
+            "--file",
+            empty,
+            "--allow-empty",
+            "--dry-run",
+        ],
+    ))
+    .await;
+    assert_eq!(plan.code, Some(0), "{}", plan.stderr);
+    assert!(plan.stdout.contains("  - delete "), "{}", plan.stdout);
+    assert_eq!(server.webhooks("app").len(), 1, "a dry run changes nothing");
+    let applied = run(against(
+        &server,
+        &["sync", "--app-id", "app", "--file", empty, "--allow-empty"],
+    ))
+    .await;
+    assert_eq!(applied.code, Some(0), "{}", applied.stderr);
+    assert!(server.webhooks("app").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_apps_from_one_file_with_progress_and_a_summary() {
+    let server = MockServer::start().await.unwrap();
+    let mut text = String::new();
+    for i in 0..5 {
+        text.push_str(&format!(
+            "[[app]]\nid = \"tenant-{i}\"\n[[app.webhook]]\ntarget = \"https://example.com/t{i}\"\ntriggers = [\"MESSAGE_INBOUND\"]\n\n"
+        ));
+    }
+    let path = file("tenants.toml", &text);
+    let path = path.to_str().unwrap();
+    let out = run(against(
+        &server,
+        &["sync", "--file", path, "--concurrency", "2"],
+    ))
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    for i in 0..5 {
+        assert_eq!(server.webhooks(&format!("tenant-{i}")).len(), 1);
+        assert!(
+            out.stdout
+                .contains(&format!("app tenant-{i}: 1 change(s) applied\n"))
+        );
+    }
+    assert!(
+        out.stdout.ends_with("5 app(s): 5 ok, 0 failed\n"),
+        "{}",
+        out.stdout
+    );
+    // Not a terminal: one plain progress line per app.
+    assert_eq!(
+        out.stderr.matches(" change(s) applied").count(),
+        5,
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("[5/5] "), "{}", out.stderr);
+
+    let again = run(against(
+        &server,
+        &["sync", "--file", path, "--dry-run", "--output", "json"],
+    ))
+    .await;
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    let apps = again.json["apps"].as_array().unwrap();
+    assert_eq!(apps.len(), 5);
+    assert!(
+        apps.iter().all(|a| a["plan"] == serde_json::json!([])),
+        "{}",
+        again.stdout
+    );
+
+    // One app that fails fails the run (exit 1), the others go on: here
+    // the first request (the first app's token) is refused.
+    let mut more = text.clone();
+    more.push_str("[[app]]\nid = \"tenant-5\"\n[[app.webhook]]\ntarget = \"https://e.com/y\"\ntriggers = [\"MESSAGE_INBOUND\"]\n");
+    let path = file("with-failure.toml", &more);
+    server.fail_next(
+        1,
+        sinch_conversation::mock::Fault::Status {
+            status: 400,
+            retry_after: None,
+        },
+    );
+    let out = run(against(
+        &server,
+        &[
+            "sync",
+            "--file",
+            path.to_str().unwrap(),
+            "--concurrency",
+            "1",
+        ],
+    ))
+    .await;
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("app tenant-0: FAILED"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("app tenant-5: 1 change(s) applied"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.ends_with("6 app(s): 5 ok, 1 failed\n"),
+        "{}",
+        out.stdout
+    );
+
+    let refused = run(against(
+        &server,
+        &["sync", "--file", path.to_str().unwrap(), "--app-id", "x"],
+    ))
+    .await;
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+}
