@@ -359,7 +359,9 @@ proptest! {
 
     #[test]
     fn signing_then_verifying_round_trips(
-        secret in "\\PC{1,32}",
+        // At least one visible character: a blank secret is rightly refused
+        // by `Verifier` (and tested on its own), so it cannot round-trip.
+        secret in "\\PC{0,16}[!-~]\\PC{0,15}",
         nonce in "[A-Za-z0-9._-]{1,40}",
         body in prop::collection::vec(any::<u8>(), 0..256),
     ) {

@@ -1,7 +1,8 @@
 //! Property runs over every parser and entry point that takes input from
 //! outside: the client reading API and token answers (any status, headers
 //! and body, over loopback), callback verification (headers and body), and
-//! the stand-in's routes (any method, path, headers and body). None may
+//! the stand-in's routes (any method, path, headers and body), and the
+//! reader of `sinch-webhooks`' sync files (any text). None may
 //! panic; every answer must be an `Ok` or a typed `Err`, and every stand-in
 //! answer a well-formed HTTP response.
 //!

@@ -139,7 +139,7 @@ async fn secrets_never_reach_debug_display_errors_or_traces() {
     );
     shown.push(format!("{err} {err:?}"));
     let bad = client
-        .create_webhook("", "ftp://user:pw@x")
+        .create_webhook("", format!("ftp://user:{SENTINEL}@x"))
         .secret(SENTINEL)
         .client_credentials(NewClientCredentials::new("", SENTINEL, SENTINEL));
     let err = bad.send().await.unwrap_err();
