@@ -254,18 +254,16 @@ async fn a_target_is_the_same_webhook_however_it_is_spelled() {
 async fn provisioning_converges_whether_or_not_sinch_echoes_secrets() {
     for omit in [false, true] {
         let (server, client) = stand_in(omit).await;
-        let ensure = || {
+        let credentials =
+            |secret: &str| NewClientCredentials::new("c", secret, "https://auth.example.com/t");
+        let ensure = |secret: &str, client_secret: &str| {
             client
                 .ensure_webhook("app", "https://example.com/h")
                 .trigger(WebhookTrigger::MessageInbound)
-                .secret("s1")
-                .client_credentials(NewClientCredentials::new(
-                    "c",
-                    "cs",
-                    "https://auth.example.com/t",
-                ))
+                .secret(secret)
+                .client_credentials(credentials(client_secret))
         };
-        let created = ensure().send().await.unwrap();
+        let created = ensure("s1", "cs").send().await.unwrap();
         assert!(matches!(created, Ensured::Created(_)), "omit={omit}");
         assert_eq!(created.webhook().secret.is_none(), omit);
         // Answers without `client_secret` decode.
@@ -276,36 +274,20 @@ async fn provisioning_converges_whether_or_not_sinch_echoes_secrets() {
         assert_eq!(client.get_webhook(&id).await.unwrap(), listed[0]);
 
         server.clear_requests();
-        let again = ensure().send().await.unwrap();
+        let again = ensure("s1", "cs").send().await.unwrap();
         assert!(
             matches!(again, Ensured::Unchanged(_)),
             "omit={omit}: {again:?}"
         );
         let mut wanted = desired("https://example.com/h");
         wanted.secret = Some("s1".into());
-        wanted.client_credentials = Some(NewClientCredentials::new(
-            "c",
-            "cs",
-            "https://auth.example.com/t",
-        ));
+        wanted.client_credentials = Some(credentials("cs"));
         let plan = client.sync_webhooks("app", [wanted]).plan().await.unwrap();
         assert!(plan.is_empty(), "omit={omit}: {plan:?}");
         assert_eq!(writes(&server), Vec::<String>::new(), "omit={omit}");
 
         // A rotation sets them anyway, and the stand-in stores the new one.
-        let rotated = client
-            .ensure_webhook("app", "https://example.com/h")
-            .trigger(WebhookTrigger::MessageInbound)
-            .secret("s2")
-            .client_credentials(NewClientCredentials::new(
-                "c",
-                "cs2",
-                "https://auth.example.com/t",
-            ))
-            .rotate_secrets()
-            .send()
-            .await
-            .unwrap();
+        let rotated = ensure("s2", "cs2").rotate_secrets().send().await.unwrap();
         let Ensured::Updated { fields, .. } = &rotated else {
             panic!("{rotated:?}")
         };
