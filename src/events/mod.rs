@@ -66,6 +66,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 pub(crate) mod de;
+mod idempotency;
 
 pub use crate::generated::callback_types::*;
 pub use chrono::{DateTime, Utc};
@@ -97,7 +98,10 @@ pub struct UnknownKey {
 }
 
 /// A JSON value kept as the text received: nothing is lost or reordered,
-/// and nothing is parsed until asked.
+/// and nothing is parsed until asked. Free-form objects (a conversation's
+/// `metadata_json`, a generic event's `payload`, Smart Conversations'
+/// results, ...) are kept so: parsing them into maps would take 20-25
+/// times their size in memory.
 #[derive(Clone)]
 pub struct RawJson(Box<RawValue>);
 
@@ -153,7 +157,8 @@ impl schemars::JsonSchema for RawJson {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "description": "Any JSON value, kept as received." })
+        // Free-form objects and unknown keys' values, which are objects.
+        schemars::json_schema!({ "type": "object", "description": "A JSON object, kept as received." })
     }
 }
 
