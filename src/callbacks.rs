@@ -174,7 +174,12 @@ impl From<ParseError> for CallbackError {
 
 type NonceHook = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
-/// Verifies signed callbacks. Cheap to clone; share one per secret.
+/// Verifies signed callbacks. Cheap to clone; share one.
+///
+/// It can accept several secrets at once (each checked in constant time),
+/// so that a secret is rotated without refusing a callback: accept the new
+/// and the old, switch the webhook to the new one, then drop the old. See
+/// [`with_secrets`](Self::with_secrets).
 ///
 /// ```
 /// use std::time::Duration;
@@ -192,9 +197,8 @@ type NonceHook = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 /// ```
 #[derive(Clone)]
 pub struct Verifier {
-    key: Arc<ring::hmac::Key>,
-    /// The secret was empty (or blank): refuse everything.
-    empty: bool,
+    /// One per secret that is not blank; none: refuse everything.
+    keys: Arc<[ring::hmac::Key]>,
     tolerance: Option<Duration>,
     nonce_hook: Option<NonceHook>,
 }
@@ -202,7 +206,7 @@ pub struct Verifier {
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier")
-            .field("secret", &"***")
+            .field("secrets", &format_args!("{} × ***", self.keys.len()))
             .field("tolerance", &self.tolerance)
             .field("nonce_hook", &self.nonce_hook.is_some())
             .finish()
@@ -219,13 +223,45 @@ impl Verifier {
     /// callback with [`VerifyError::EmptySecret`]: a signature keyed with
     /// the empty string proves nothing.
     pub fn new(secret: impl Into<Secret>) -> Self {
-        let secret = secret.into();
+        Self::with_secrets([secret])
+    }
+
+    /// A verifier that accepts a callback signed with any of `secrets`
+    /// (e.g. the new and the previous one, while rotating). Each is checked
+    /// in constant time. Empty or blank secrets are ignored; with none
+    /// left, every callback is refused with [`VerifyError::EmptySecret`].
+    ///
+    /// ```
+    /// use sinch_conversation::callbacks::{Signer, Verifier, VerifyError};
+    ///
+    /// let body = b"{}";
+    /// let rotating = Verifier::with_secrets(["new secret", "old secret"]);
+    /// for secret in ["new secret", "old secret"] {
+    ///     let headers = Signer::new(secret).sign(body).to_header_map();
+    ///     assert_eq!(rotating.verify(&headers, body), Ok(()));
+    /// }
+    /// let after = Verifier::new("new secret");
+    /// let old = Signer::new("old secret").sign(body).to_header_map();
+    /// assert_eq!(after.verify(&old, body), Err(VerifyError::SignatureMismatch));
+    /// assert!(!format!("{rotating:?}").contains("secret\""));
+    /// ```
+    pub fn with_secrets<S: Into<Secret>>(secrets: impl IntoIterator<Item = S>) -> Self {
+        let keys: Vec<ring::hmac::Key> = secrets
+            .into_iter()
+            .map(Into::into)
+            .filter(|secret: &Secret| !secret.expose().trim().is_empty())
+            .map(|secret| ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.expose().as_bytes()))
+            .collect();
         Self {
-            empty: secret.expose().trim().is_empty(),
-            key: hmac_key(&secret),
+            keys: keys.into(),
             tolerance: Some(Self::DEFAULT_TOLERANCE),
             nonce_hook: None,
         }
+    }
+
+    /// How many secrets it accepts (blank ones not counted).
+    pub fn secret_count(&self) -> usize {
+        self.keys.len()
     }
 
     /// Accepts timestamps at most `tolerance` from now, either way.
@@ -365,7 +401,7 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<(), VerifyError> {
-        if self.empty {
+        if self.keys.is_empty() {
             return Err(VerifyError::EmptySecret);
         }
         let header = |name| get(name).ok_or(VerifyError::MissingHeader(name));
@@ -402,11 +438,15 @@ impl Verifier {
             .decode(signature.trim())
             .map_err(|_| VerifyError::SignatureMismatch)?;
         // The timestamp as sent, not as re-formatted: it is part of the
-        // signed bytes.
-        let signed = signed_bytes(body, nonce, timestamp);
-        // Constant-time comparison.
-        ring::hmac::verify(&self.key, &signed, &expected)
-            .map_err(|_| VerifyError::SignatureMismatch)?;
+        // signed bytes. Every key is tried (no early exit), each compared in
+        // constant time.
+        let matched = self.keys.iter().fold(false, |matched, key| {
+            let tag = tag(key, body, nonce, timestamp);
+            same_bytes(tag.as_ref(), &expected) | matched
+        });
+        if !matched {
+            return Err(VerifyError::SignatureMismatch);
+        }
         if let Some(is_fresh) = &self.nonce_hook
             && !is_fresh(nonce)
         {
@@ -424,14 +464,26 @@ fn hmac_key(secret: &Secret) -> Arc<ring::hmac::Key> {
     ))
 }
 
-fn signed_bytes(body: &[u8], nonce: &str, timestamp: &str) -> Vec<u8> {
-    let mut data = Vec::with_capacity(body.len() + nonce.len() + timestamp.len() + 2);
-    data.extend_from_slice(body);
-    data.push(b'.');
-    data.extend_from_slice(nonce.as_bytes());
-    data.push(b'.');
-    data.extend_from_slice(timestamp.as_bytes());
-    data
+/// `a == b`, in time that depends only on the lengths (public: a tag is
+/// 32 bytes), not on where they differ.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let difference = a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y));
+    std::hint::black_box(difference) == 0
+}
+
+/// The HMAC of `body || "." || nonce || "." || timestamp`, streamed: the
+/// body is not copied.
+fn tag(key: &ring::hmac::Key, body: &[u8], nonce: &str, timestamp: &str) -> ring::hmac::Tag {
+    let mut context = ring::hmac::Context::with_key(key);
+    context.update(body);
+    context.update(b".");
+    context.update(nonce.as_bytes());
+    context.update(b".");
+    context.update(timestamp.as_bytes());
+    context.sign()
 }
 
 /// Signs bodies as Sinch does: for your own tests, and used by the stand-in.
@@ -515,7 +567,7 @@ impl Signer {
     /// Signs with the given nonce and timestamp.
     pub fn sign_with(&self, body: &[u8], nonce: &str, timestamp: u64) -> SignedHeaders {
         let timestamp = timestamp.to_string();
-        let tag = ring::hmac::sign(&self.key, &signed_bytes(body, nonce, &timestamp));
+        let tag = tag(&self.key, body, nonce, &timestamp);
         SignedHeaders {
             signature: base64::engine::general_purpose::STANDARD.encode(tag.as_ref()),
             timestamp,

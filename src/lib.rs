@@ -5,6 +5,7 @@
 mod auth;
 pub mod callbacks;
 mod client;
+pub mod dedup;
 mod error;
 pub mod events;
 mod generated;
@@ -13,6 +14,9 @@ mod generated;
 pub mod mock;
 mod operations;
 mod rate;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod receive;
 mod request;
 mod retry;
 mod secret;
