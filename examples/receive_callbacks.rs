@@ -1,60 +1,55 @@
-//! A small receiver for Sinch callbacks that verifies every signature and
-//! reads every event.
+//! A small receiver for Sinch callbacks, on the `SinchCallback` axum
+//! extractor: every signature verified, every event read, repeats told
+//! apart.
 //!
 //! ```text
-//! cargo run --example receive_callbacks -- --secret S [--addr 127.0.0.1:8788] [--tolerance-secs 300]
+//! cargo run --example receive_callbacks -- --secret S [--secret OLD] [--addr 127.0.0.1:8788] [--tolerance-secs 300]
 //! ```
 //!
-//! Prints its URL as the first line on stdout, then one line per verified
-//! callback: the trigger and a summary (the text of an inbound text message,
-//! the status of a delivery report, ...). A verified callback gets 200; one
-//! that fails verification 401 with the reason in the body; a verified body
-//! that is not an event 400. `--tolerance-secs 0` turns the timestamp check
-//! off.
+//! Prints its URL as the first line on stdout, then one line per new
+//! callback: the trigger and a summary (the text of an inbound text
+//! message, the status of a delivery report, ...), and
+//! `duplicate <TRIGGER> <key>` for an event it has seen before (answered
+//! 200 all the same, so Sinch stops retrying). `--secret` may be given
+//! more than once, to rotate a secret without refusing a callback. A
+//! callback that fails verification gets 401 with the reason in the body;
+//! a verified body that is not an event 400; a replayed one (same nonce)
+//! 401. `--tolerance-secs 0` turns the timestamp check off.
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use sinch_conversation::callbacks::{CallbackError, Verifier};
+use axum::http::StatusCode;
+use sinch_conversation::callbacks::Verifier;
+use sinch_conversation::dedup::MemoryDeduplicator;
 use sinch_conversation::events::{CallbackEvent, ContactMessageContent, Event};
+use sinch_conversation::receive::{Receiver, SinchCallback};
 
 const HELP: &str = "\
 receive_callbacks: verify and print Sinch Conversation API callbacks
 
 Options:
-  --secret S            the webhook's secret (required)
+  --secret S            the webhook's secret (required; repeat it while rotating:
+                        the new and the old one)
   --addr ADDR           listen address (default 127.0.0.1:8788)
   --tolerance-secs N    accepted timestamp skew each way (default 300; 0 = no check)
   -h, --help            this text
 ";
 
-async fn receive(
-    State(verifier): State<Verifier>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> (StatusCode, String) {
-    // One call: the raw bytes are verified first, and only then parsed.
-    match verifier.verify_event(&headers, &body) {
-        Ok(callback) => {
-            let trigger = match callback.trigger() {
-                Some(trigger) => trigger.to_string(),
-                None => format!("(unknown key {})", callback.event.key()),
-            };
-            println!("{trigger} {}", summary(&callback));
-            (StatusCode::OK, String::new())
-        }
-        Err(CallbackError::Verify(reason)) => {
-            eprintln!("rejected: {reason}");
-            (StatusCode::UNAUTHORIZED, format!("{reason}\n"))
-        }
-        Err(e) => {
-            eprintln!("unreadable: {e}");
-            (StatusCode::BAD_REQUEST, format!("{e}\n"))
-        }
+/// Events remembered to recognise repeats: a day, at most this many.
+const REMEMBERED: usize = 100_000;
+
+async fn receive(callback: SinchCallback) -> StatusCode {
+    let trigger = match callback.event.trigger() {
+        Some(trigger) => trigger.to_string(),
+        None => format!("(unknown key {})", callback.event.event.key()),
+    };
+    if callback.is_duplicate() {
+        println!("duplicate {trigger} {}", callback.idempotency_key());
+    } else {
+        println!("{trigger} {}", summary(&callback.event));
     }
+    StatusCode::OK
 }
 
 /// One line about the event.
@@ -114,7 +109,7 @@ fn shown<T: std::fmt::Display>(value: &Option<T>) -> String {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let mut addr = SocketAddr::from(([127, 0, 0, 1], 8788));
-    let mut secret = None;
+    let mut secrets = Vec::new();
     let mut tolerance = Verifier::DEFAULT_TOLERANCE.as_secs();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -128,8 +123,13 @@ async fn main() -> ExitCode {
         };
         let parsed = match flag.as_str() {
             "--addr" => value.parse().map(|a| addr = a).map_err(|e| e.to_string()),
+            // A blank secret would make every callback fail verification
+            // (an HMAC keyed with it proves nothing): refuse to start.
+            "--secret" if value.trim().is_empty() => Err(
+                "must not be empty or blank: the webhook's secret signs its callbacks".to_owned(),
+            ),
             "--secret" => {
-                secret = Some(value);
+                secrets.push(value);
                 Ok(())
             }
             "--tolerance-secs" => value
@@ -143,14 +143,22 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let Some(secret) = secret else {
+    if secrets.is_empty() {
         eprintln!("error: --secret is required\n\n{HELP}");
         return ExitCode::from(2);
-    };
+    }
     let verifier = match tolerance {
-        0 => Verifier::new(secret).without_timestamp_check(),
-        secs => Verifier::new(secret).tolerance(Duration::from_secs(secs)),
+        0 => Verifier::with_secrets(secrets).without_timestamp_check(),
+        secs => Verifier::with_secrets(secrets).tolerance(Duration::from_secs(secs)),
     };
+    // One store for repeats (a day) and replayed nonces (the window).
+    let seen = std::sync::Arc::new(MemoryDeduplicator::new(
+        REMEMBERED,
+        Duration::from_secs(24 * 3600),
+    ));
+    let receiver = Receiver::with_verifier(verifier)
+        .deduplicate(seen.clone())
+        .refuse_replays(seen);
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -165,7 +173,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let app = axum::Router::new().fallback(receive).with_state(verifier);
+    let app = axum::Router::new()
+        .fallback(axum::routing::post(receive))
+        .with_state(receiver);
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -300,6 +300,8 @@ async fn the_receive_callbacks_example_verifies_stand_in_deliveries() {
         "127.0.0.1:0",
         "--secret",
         "example-secret",
+        "--secret",
+        "previous-secret",
         "--tolerance-secs",
         "60",
     ]);
@@ -373,11 +375,64 @@ async fn the_receive_callbacks_example_verifies_stand_in_deliveries() {
         );
         assert_eq!(stdout.next().unwrap().unwrap(), line);
     }
+    // Sinch delivers the same event again: recognised, answered 200.
+    let again = server
+        .deliver_event(
+            "app",
+            "MESSAGE_DELIVERY",
+            serde_json::json!({"message_id": "m2", "status": "FAILED", "reason": {"code": "RECIPIENT_NOT_REACHABLE"}}),
+        )
+        .await;
+    assert!(
+        again
+            .iter()
+            .any(|d| d.outcome == DeliveryOutcome::Status(200)),
+        "{again:?}"
+    );
+    assert_eq!(
+        stdout.next().unwrap().unwrap(),
+        "duplicate MESSAGE_DELIVERY MESSAGE_DELIVERY:m2:FAILED"
+    );
+    // Signed with the other secret it was given: accepted too (rotation).
+    client
+        .update_webhook(&right_id)
+        .secret("previous-secret")
+        .send()
+        .await
+        .unwrap();
+    let rotated = server
+        .deliver_event(
+            "app",
+            "MESSAGE_DELIVERY",
+            serde_json::json!({"message_id": "m3", "status": "DELIVERED"}),
+        )
+        .await;
+    assert!(
+        rotated
+            .iter()
+            .any(|d| d.outcome == DeliveryOutcome::Status(200)),
+        "{rotated:?}"
+    );
+    assert_eq!(
+        stdout.next().unwrap().unwrap(),
+        "MESSAGE_DELIVERY message m3 DELIVERED"
+    );
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn the_receive_callbacks_example_refuses_a_blank_secret() {
+    for blank in ["", "   "] {
+        let child = receive_callbacks(&["--addr", "127.0.0.1:0", "--secret", blank]);
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("must not be empty or blank"), "{stderr}");
+    }
 }
 
 #[tokio::test]

@@ -121,6 +121,8 @@ pub fn run(root: &Path) -> Result<(), String> {
     let load = json_bench(root, "stand_in_memory")?;
     eprintln!("bench: provisioning 2 000 apps within 800 requests/s…");
     let many = json_bench(root, "provision_many")?;
+    eprintln!("bench: receiving callbacks through axum…");
+    let receiving = json_bench(root, "receive_ratio")?;
 
     let mut out = String::new();
     out.push_str(&format!("Machine: {}\n\n", machine()));
@@ -233,6 +235,32 @@ pub fn run(root: &Path) -> Result<(), String> {
         ));
     }
 
+    for mode in ["sequential", "concurrent_32"] {
+        for (name, note) in [
+            ("raw", "axum handler: raw body, HMAC checked by hand"),
+            (
+                "raw_parsed",
+                "the same, then the body into a `serde_json::Value`",
+            ),
+            (
+                "ours",
+                "`SinchCallback`: verify, parse, idempotency key, in-memory dedup",
+            ),
+        ] {
+            let v = &receiving[mode][name];
+            if let (Some(median), Some(r), Some(p)) = (
+                v["median_us"].as_f64(),
+                v["ratio_to_raw"].as_f64(),
+                v["ratio_to_raw_parsed"].as_f64(),
+            ) {
+                out.push_str(&format!(
+                    "| receive {mode} `{name}` | {median:.1} µs | ×{r:.3} of raw{}, ×{p:.3} of raw_parsed; {note} |\n",
+                    iqr(&v["ratio_to_raw_iqr"])
+                ));
+            }
+        }
+    }
+
     // The targets.
     out.push('\n');
     let raw_seq = ratio["sequential"]["raw_reqwest"]["median_us"]
@@ -290,6 +318,17 @@ pub fn run(root: &Path) -> Result<(), String> {
                     ));
                 }
             }
+        }
+    }
+    for mode in ["sequential", "concurrent_32"] {
+        let v = &receiving[mode]["ours"];
+        if let Some(r) = v["ratio_to_raw"].as_f64() {
+            let verdict = if r <= 1.10 { "met" } else { "missed" };
+            out.push_str(&format!(
+                "- receive {mode}: ours / raw = {r:.3}{} (target ≤ 1.10: {verdict}); ours / raw_parsed = {}\n",
+                iqr(&v["ratio_to_raw_iqr"]),
+                v["ratio_to_raw_parsed"]
+            ));
         }
     }
     for run in ["limited_first_run", "limited_second_run"] {

@@ -1,0 +1,222 @@
+//! What receiving with the crate costs per callback: an axum server on
+//! loopback whose handler takes `SinchCallback` (raw body, signature and
+//! window checked, event parsed, idempotency key looked up in a
+//! `MemoryDeduplicator`), next to a raw axum handler that reads the body
+//! and checks the HMAC by hand. The same client sends each the same kind
+//! of signed MESSAGE_INBOUND body, each with its own message id. A third
+//! server does what the raw one does and then parses the body into a
+//! `serde_json::Value`: what any receiver that reads the event pays.
+//!
+//! Paired ratios as in `e2e_ratio`: each round runs a batch per variant,
+//! in a rotating order; the result is the median of the per-round ratios
+//! with its interquartile range. Sequential, and with 32 concurrent
+//! senders. Prints one JSON line.
+//! `cargo bench --bench receive_ratio`.
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use base64::Engine as _;
+use sinch_conversation::callbacks::{NONCE_HEADER, SIGNATURE_HEADER, Signer, TIMESTAMP_HEADER};
+use sinch_conversation::dedup::MemoryDeduplicator;
+use sinch_conversation::receive::{Receiver, SinchCallback};
+
+const SECRET: &str = "bench-secret";
+const SEQUENTIAL_ROUNDS: usize = 201;
+const SEQUENTIAL_BATCH: u64 = 25;
+const CONCURRENT_ROUNDS: usize = 101;
+const CONCURRENCY: u64 = 32;
+const CONCURRENT_BATCH: u64 = 32 * 8;
+
+/// The floor: the body, and the HMAC checked by hand.
+async fn raw(headers: HeaderMap, body: Bytes) -> StatusCode {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Some(nonce), Some(timestamp), Some(signature)) = (
+        get(NONCE_HEADER),
+        get(TIMESTAMP_HEADER),
+        get(SIGNATURE_HEADER),
+    ) else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(signature) else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    let mut signed = body.to_vec();
+    signed.extend_from_slice(format!(".{nonce}.{timestamp}").as_bytes());
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, SECRET.as_bytes());
+    match ring::hmac::verify(&key, &signed, &expected) {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::UNAUTHORIZED,
+    }
+}
+
+/// The floor plus reading the event, untyped.
+async fn raw_parsed(headers: HeaderMap, body: Bytes) -> StatusCode {
+    let status = raw(headers, body.clone()).await;
+    if status == StatusCode::OK {
+        let value: Result<serde_json::Value, _> = serde_json::from_slice(&body);
+        std::hint::black_box(value.expect("JSON"));
+    }
+    status
+}
+
+async fn ours(callback: SinchCallback) -> StatusCode {
+    std::hint::black_box(&callback);
+    StatusCode::OK
+}
+
+struct Sender {
+    http: reqwest::Client,
+    url: String,
+    signer: Signer,
+    next: AtomicU64,
+}
+
+impl Sender {
+    async fn one(&self) {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let body = format!(
+            r#"{{"app_id":"01EB37HMH1M6SV18ASNS3G135H","project_id":"c36f3d3d-1513-4edd-ae42-11995557ff61","accepted_time":"2026-11-17T16:05:51.724083123Z","event_time":"2026-11-17T16:05:51Z","message":{{"id":"01EQBC1A3BEK731GY4YX{n:06}","direction":"TO_APP","contact_message":{{"text_message":{{"text":"Hello, I would like to know more about my order"}}}},"channel_identity":{{"channel":"WHATSAPP","identity":"46732000000","app_id":"01EB37HMH1M6SV18ASNS3G135H"}},"conversation_id":"01EQBC1A3BEK731GY4YXEN0C2R","contact_id":"01EQBC1A3BEK731GY4YXEN0C2S","metadata":"","accept_time":"2026-11-17T16:05:51.724083123Z","processing_mode":"CONVERSATION"}},"message_metadata":""}}"#
+        );
+        let headers = self.signer.sign(body.as_bytes()).to_header_map();
+        let answer = self
+            .http
+            .post(&self.url)
+            .headers(headers)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(answer.status().as_u16(), 200, "{}", self.url);
+        std::hint::black_box(answer.bytes().await.expect("answer"));
+    }
+
+    /// Mean time per callback over a batch.
+    async fn batch(self: &Arc<Self>, concurrency: u64, count: u64) -> Duration {
+        let started = Instant::now();
+        if concurrency == 1 {
+            for _ in 0..count {
+                self.one().await;
+            }
+            return started.elapsed() / count as u32;
+        }
+        let tasks: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let sender = self.clone();
+                tokio::spawn(async move {
+                    for _ in 0..count / concurrency {
+                        sender.one().await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task");
+        }
+        started.elapsed() / count as u32
+    }
+}
+
+async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/sinch", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+async fn compare(
+    variants: &[(&str, Arc<Sender>)],
+    concurrency: u64,
+    batch: u64,
+    rounds: usize,
+) -> serde_json::Value {
+    for (_, sender) in variants {
+        sender.batch(concurrency, batch).await;
+    }
+    // times[round][variant], in nanoseconds per callback.
+    let mut times = vec![vec![0.0; variants.len()]; rounds];
+    for (round, row) in times.iter_mut().enumerate() {
+        for k in 0..variants.len() {
+            let i = (round + k) % variants.len();
+            row[i] = variants[i].1.batch(concurrency, batch).await.as_nanos() as f64;
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for (i, (name, _)) in variants.iter().enumerate() {
+        let mut own: Vec<f64> = times.iter().map(|row| row[i]).collect();
+        own.sort_by(f64::total_cmp);
+        let mut entry = serde_json::Map::new();
+        entry.insert(
+            "median_us".to_owned(),
+            ((quantile(&own, 0.5) / 100.0).round() / 10.0).into(),
+        );
+        for (base, key) in [(0, "ratio_to_raw"), (1, "ratio_to_raw_parsed")] {
+            let mut ratios: Vec<f64> = times.iter().map(|row| row[i] / row[base]).collect();
+            ratios.sort_by(f64::total_cmp);
+            entry.insert(key.to_owned(), round3(quantile(&ratios, 0.5)).into());
+            entry.insert(
+                format!("{key}_iqr"),
+                serde_json::json!([
+                    round3(quantile(&ratios, 0.25)),
+                    round3(quantile(&ratios, 0.75))
+                ]),
+            );
+        }
+        out.insert((*name).to_owned(), serde_json::Value::Object(entry));
+    }
+    serde_json::Value::Object(out)
+}
+
+fn main() {
+    let runtime = support::runtime();
+    runtime.block_on(async {
+        let receiver = Receiver::new([SECRET]).deduplicate(MemoryDeduplicator::new(
+            1_000_000,
+            Duration::from_secs(3600),
+        ));
+        let raw_url = serve(axum::Router::new().route("/sinch", post(raw))).await;
+        let parsed_url = serve(axum::Router::new().route("/sinch", post(raw_parsed))).await;
+        let our_url = serve(
+            axum::Router::new()
+                .route("/sinch", post(ours))
+                .with_state(receiver),
+        )
+        .await;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::new();
+        let sender = |url: String, start: u64| {
+            Arc::new(Sender {
+                http: http.clone(),
+                url,
+                signer: Signer::new(SECRET),
+                next: AtomicU64::new(start),
+            })
+        };
+        let variants = [
+            ("raw", sender(raw_url, 0)),
+            ("raw_parsed", sender(parsed_url, 0)),
+            ("ours", sender(our_url, 0)),
+        ];
+        let out = serde_json::json!({
+            "sequential": compare(&variants, 1, SEQUENTIAL_BATCH, SEQUENTIAL_ROUNDS).await,
+            "concurrent_32": compare(&variants, CONCURRENCY, CONCURRENT_BATCH, CONCURRENT_ROUNDS).await,
+        });
+        println!("{out}");
+    });
+}
