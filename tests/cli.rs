@@ -590,3 +590,79 @@ async fn many_apps_from_one_file_with_progress_and_a_summary() {
     .await;
     assert_eq!(refused.code, Some(2), "{}", refused.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_reaches_the_commands_output() {
+    const KEY: &str = "KEY-SECRET-SENTINEL";
+    let server = MockServer::builder()
+        .key(MockServer::DEFAULT_KEY_ID, KEY)
+        .start()
+        .await
+        .unwrap();
+    let with_key = |args: &[&str]| {
+        let mut command = against(&server, args);
+        command.env("SINCH_KEY_SECRET", KEY);
+        command
+    };
+    let desired = file(
+        "secrets.toml",
+        "[[webhook]]\ntarget = \"https://u:URL-PASSWORD-SENTINEL@example.com/in\"\ntriggers = [\"MESSAGE_INBOUND\"]\n\
+         secret = \"WEBHOOK-SECRET-SENTINEL\"\n[webhook.client_credentials]\nclient_id = \"c\"\n\
+         client_secret = \"CLIENT-SECRET-SENTINEL\"\nendpoint = \"https://id:ENDPOINT-SENTINEL@auth.example.com/t\"\n",
+    );
+    let path = desired.to_str().unwrap();
+    let runs = [
+        vec!["sync", "--app-id", "app", "--file", path, "--dry-run"],
+        vec!["sync", "--app-id", "app", "--file", path],
+        vec![
+            "--output",
+            "json",
+            "sync",
+            "--app-id",
+            "app",
+            "--file",
+            path,
+            "--rotate-secret",
+        ],
+        vec!["--output", "json", "list", "--app-id", "app"],
+        vec!["list", "--app-id", "app"],
+        vec!["get", "--id", "no-such-webhook"],
+        vec![
+            "create",
+            "--app-id",
+            "app",
+            "--target",
+            "https://u:URL-PASSWORD-SENTINEL@example.com/in",
+            "--secret",
+            "WEBHOOK-SECRET-SENTINEL",
+        ],
+        vec![
+            "--output",
+            "json",
+            "ensure",
+            "--app-id",
+            "app",
+            "--target",
+            "https://u:URL-PASSWORD-SENTINEL@example.com/in",
+            "--secret",
+            "WEBHOOK-SECRET-SENTINEL",
+            "--dry-run",
+        ],
+    ];
+    for args in runs {
+        let out = run(with_key(&args)).await;
+        assert!(out.code.is_some(), "{args:?}");
+        for text in [&out.stdout, &out.stderr] {
+            assert!(
+                !text.contains("SENTINEL"),
+                "{args:?} printed a secret:\n{text}"
+            );
+        }
+    }
+    // And the work was done (the sentinels were really there).
+    let stored = &server.webhooks("app")[0];
+    assert_eq!(
+        stored.secret.as_ref().map(|s| s.expose()),
+        Some("WEBHOOK-SECRET-SENTINEL")
+    );
+}
