@@ -176,6 +176,17 @@ async fn secrets_never_reach_debug_display_errors_or_traces() {
     let err = update.send().await.unwrap_err();
     shown.push(format!("{err} {err:?}"));
 
+    // Receiving: verifiers with several secrets, the receiver, a rejection.
+    let verifier = sinch_conversation::callbacks::Verifier::with_secrets([SENTINEL, "other"]);
+    shown.push(format!("{verifier:?}"));
+    let receiver = sinch_conversation::receive::Receiver::with_verifier(verifier);
+    shown.push(format!("{receiver:?}"));
+    let forged = receiver
+        .receive(&axum::http::HeaderMap::new(), b"{}")
+        .await
+        .unwrap_err();
+    shown.push(format!("{forged} {forged:?}"));
+
     let traces = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     for text in shown.iter().chain([&traces]) {
         assert!(!text.contains(SENTINEL), "secret leaked in: {text}");
