@@ -3,7 +3,7 @@
 //! apart.
 //!
 //! ```text
-//! cargo run --example receive_callbacks -- --secret S [--secret OLD] [--addr 127.0.0.1:8788] [--tolerance-secs 300]
+//! cargo run --example receive_callbacks -- --secret S [--secret OLD] [--addr 127.0.0.1:8788] [--tolerance-secs 300] [--redis URL]
 //! ```
 //!
 //! Prints its URL as the first line on stdout, then one line per new
@@ -14,16 +14,19 @@
 //! more than once, to rotate a secret without refusing a callback. A
 //! callback that fails verification gets 401 with the reason in the body;
 //! a verified body that is not an event 400; a replayed one (same nonce)
-//! 401. `--tolerance-secs 0` turns the timestamp check off.
+//! 401. `--tolerance-secs 0` turns the timestamp check off. With
+//! `--redis URL`, repeats and replays are recognised across every replica
+//! using that Redis (feature `redis`), not just this process.
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use sinch_conversation::callbacks::Verifier;
-use sinch_conversation::dedup::MemoryDeduplicator;
+use sinch_conversation::dedup::{Deduplicator, MemoryDeduplicator};
 use sinch_conversation::events::{CallbackEvent, ContactMessageContent, Event};
 use sinch_conversation::receive::{Receiver, SinchCallback};
+use sinch_conversation::shared::RedisDeduplicator;
 
 const HELP: &str = "\
 receive_callbacks: verify and print Sinch Conversation API callbacks
@@ -33,6 +36,7 @@ Options:
                         the new and the old one)
   --addr ADDR           listen address (default 127.0.0.1:8788)
   --tolerance-secs N    accepted timestamp skew each way (default 300; 0 = no check)
+  --redis URL           share repeats and replays with other replicas through this Redis
   -h, --help            this text
 ";
 
@@ -111,6 +115,7 @@ async fn main() -> ExitCode {
     let mut addr = SocketAddr::from(([127, 0, 0, 1], 8788));
     let mut secrets = Vec::new();
     let mut tolerance = Verifier::DEFAULT_TOLERANCE.as_secs();
+    let mut redis = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -132,6 +137,10 @@ async fn main() -> ExitCode {
                 secrets.push(value);
                 Ok(())
             }
+            "--redis" => {
+                redis = Some(value);
+                Ok(())
+            }
             "--tolerance-secs" => value
                 .parse()
                 .map(|t| tolerance = t)
@@ -151,11 +160,21 @@ async fn main() -> ExitCode {
         0 => Verifier::with_secrets(secrets).without_timestamp_check(),
         secs => Verifier::with_secrets(secrets).tolerance(Duration::from_secs(secs)),
     };
-    // One store for repeats (a day) and replayed nonces (the window).
-    let seen = std::sync::Arc::new(MemoryDeduplicator::new(
-        REMEMBERED,
-        Duration::from_secs(24 * 3600),
-    ));
+    // One store for repeats (a day) and replayed nonces (the window): in
+    // Redis when given, shared by every replica; in memory otherwise.
+    let seen: std::sync::Arc<dyn Deduplicator> = match redis {
+        Some(url) => match RedisDeduplicator::connect(&url).await {
+            Ok(store) => std::sync::Arc::new(store),
+            Err(e) => {
+                eprintln!("error: --redis: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => std::sync::Arc::new(MemoryDeduplicator::new(
+            REMEMBERED,
+            Duration::from_secs(24 * 3600),
+        )),
+    };
     let receiver = Receiver::with_verifier(verifier)
         .deduplicate(seen.clone())
         .refuse_replays(seen);

@@ -104,6 +104,9 @@ pub(crate) struct Inner {
     pub(crate) recover_creates: bool,
     /// Shared by clones: one budget for the whole client.
     pub(crate) rate_limit: Option<governor::DefaultDirectRateLimiter>,
+    /// Shared by every process using it: one budget for the project.
+    #[cfg(feature = "redis")]
+    pub(crate) shared_rate_limit: Option<Arc<crate::shared::RedisRateLimit>>,
 }
 
 impl fmt::Debug for Client {
@@ -181,6 +184,8 @@ pub struct ClientBuilder {
     max_answer_bytes: Option<usize>,
     keep_ambiguous_create_errors: bool,
     rate_limit: Option<std::num::NonZeroU32>,
+    #[cfg(feature = "redis")]
+    shared_rate_limit: Option<Arc<crate::shared::RedisRateLimit>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -373,6 +378,17 @@ impl ClientBuilder {
         self
     }
 
+    /// Draws every request from a rate limit in Redis that all processes
+    /// using it for this project share (feature `redis`): several workers
+    /// together stay within Sinch's 800 requests a second. Can be combined
+    /// with [`rate_limit`](Self::rate_limit) (this process's own cap).
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared_rate_limit(mut self, limit: crate::shared::RedisRateLimit) -> Self {
+        self.shared_rate_limit = Some(Arc::new(limit));
+        self
+    }
+
     /// Requests per second Sinch allows per project (800).
     pub const SINCH_RATE_LIMIT: u32 = crate::rate::SINCH_REQUESTS_PER_SECOND;
 
@@ -452,6 +468,8 @@ impl ClientBuilder {
                 max_answer_bytes: self.max_answer_bytes.unwrap_or(DEFAULT_MAX_ANSWER_BYTES),
                 recover_creates: !self.keep_ambiguous_create_errors,
                 rate_limit: self.rate_limit.map(crate::rate::limiter),
+                #[cfg(feature = "redis")]
+                shared_rate_limit: self.shared_rate_limit,
             }),
         })
     }

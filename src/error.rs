@@ -52,6 +52,11 @@ pub enum Error {
     /// e.g. a list holding another app's webhook or one without an id.
     /// Nothing was changed.
     UnexpectedAnswer(Box<UnexpectedAnswer>),
+    /// The shared rate limit ([`RedisRateLimit`](crate::shared::RedisRateLimit),
+    /// feature `redis`) could not be consulted and fails closed. Nothing
+    /// was sent.
+    #[cfg(feature = "redis")]
+    RateLimit(crate::shared::RedisError),
 }
 
 impl Error {
@@ -67,6 +72,8 @@ impl Error {
             Error::Api(e) => e.is_retryable(),
             Error::Auth(e) => e.is_retryable(),
             Error::Transport(_) => true,
+            #[cfg(feature = "redis")]
+            Error::RateLimit(_) => true,
             Error::Sync(e) => e.error().is_retryable(),
             Error::Config(_)
             | Error::Validation(_)
@@ -149,6 +156,8 @@ impl fmt::Display for Error {
             Error::AnswerTooLarge(e) => write!(f, "{e}"),
             Error::Sync(e) => write!(f, "{e}"),
             Error::UnexpectedAnswer(e) => write!(f, "{e}"),
+            #[cfg(feature = "redis")]
+            Error::RateLimit(e) => write!(f, "{e}; nothing was sent"),
         }
     }
 }
@@ -165,6 +174,8 @@ impl std::error::Error for Error {
             Error::AnswerTooLarge(e) => Some(e),
             Error::Sync(e) => Some(e.as_ref()),
             Error::UnexpectedAnswer(e) => Some(e.as_ref()),
+            #[cfg(feature = "redis")]
+            Error::RateLimit(e) => Some(e),
         }
     }
 }

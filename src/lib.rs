@@ -20,6 +20,9 @@ pub mod receive;
 mod request;
 mod retry;
 mod secret;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod shared;
 mod target;
 mod transport;
 pub mod types;

@@ -133,6 +133,12 @@ impl Client {
                 // Boxed: only limited clients pay for the wait's state.
                 Box::pin(crate::rate::acquire(limiter)).await;
             }
+            #[cfg(feature = "redis")]
+            if let Some(shared) = &inner.shared_rate_limit
+                && let Err(error) = Box::pin(shared.acquire(&inner.project_id)).await
+            {
+                break Err(error);
+            }
             let (authorization, token) = match inner.auth.header().instrument(span.clone()).await {
                 Ok(header) => header,
                 Err(error) => break Err(error),

@@ -172,6 +172,10 @@ pub struct Sync {
     /// Print the plan (a diff: - delete, ~ update, + create); change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Share Sinch's 800 requests a second with every other process syncing
+    /// the same project, through this Redis (`redis://host:port`).
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
     /// Apps synced at once (many-app files).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,

@@ -27,6 +27,7 @@ use sinch_conversation::{
 
 use args::{Cli, Command, Output};
 use show::{AppReport, FAILED, INVALID};
+use sinch_conversation::shared::RedisRateLimit;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -61,7 +62,11 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let target = match connect(cli.stand_in).await {
+        let redis = match &cli.command {
+            Command::Sync(sync) => sync.redis.as_deref(),
+            _ => None,
+        };
+        let target = match connect(cli.stand_in, redis).await {
             Ok(target) => target,
             Err(code) => return code,
         };
@@ -98,7 +103,23 @@ const DEMO_APP: &str = "demo-app";
 /// The API from the `SINCH_*` variables, or with `--stand-in` an embedded
 /// stand-in seeded with one webhook. Never a stand-in by default: a deploy
 /// job whose variables are missing must fail, not succeed against a fake.
-async fn connect(stand_in: bool) -> Result<Target, ExitCode> {
+async fn connect(stand_in: bool, redis: Option<&str>) -> Result<Target, ExitCode> {
+    // The project's budget, shared through Redis with other processes.
+    let shared = match redis {
+        Some(url) => Some(
+            RedisRateLimit::connect(url, ClientBuilder::SINCH_RATE_LIMIT)
+                .await
+                .map_err(|e| {
+                    eprintln!("error: --redis: {e}");
+                    ExitCode::from(FAILED)
+                })?,
+        ),
+        None => None,
+    };
+    let with_shared = |builder: ClientBuilder| match shared {
+        Some(limit) => builder.shared_rate_limit(limit),
+        None => builder,
+    };
     if !stand_in {
         let configured = [env::PROJECT_ID, env::KEY_ID, env::KEY_SECRET]
             .iter()
@@ -117,7 +138,7 @@ async fn connect(stand_in: bool) -> Result<Target, ExitCode> {
         }
         // Sinch's limit is per project: many apps synced at once stay in it.
         let client = ClientBuilder::from_env()
-            .and_then(|b| b.rate_limit(ClientBuilder::SINCH_RATE_LIMIT).build())
+            .and_then(|b| with_shared(b.rate_limit(ClientBuilder::SINCH_RATE_LIMIT)).build())
             .map_err(|e| show::failed(&e))?;
         return Ok(Target {
             client,
@@ -139,8 +160,7 @@ async fn connect(stand_in: bool) -> Result<Target, ExitCode> {
     if let Ok(demo) = serde_json::from_value::<Webhook>(demo) {
         server.seed_webhook(demo);
     }
-    let client = server
-        .client_builder()
+    let client = with_shared(server.client_builder())
         .build()
         .map_err(|e| show::failed(&e))?;
     Ok(Target {
