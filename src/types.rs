@@ -1,7 +1,7 @@
 //! Wire types generated from `openapi/webhooks.yaml`.
 //!
 //! These are the API's own shapes. Secrets in them are [`Secret`](crate::Secret)s
-//! (redacted `Debug`), URLs Sinch calls are [`TargetUrl`](crate::TargetUrl)s
+//! (redacted `Debug`), URLs Sinch calls are [`TargetUrl`]s
 //! (a password in them shows as `***`), enums are open (unknown values are
 //! kept), and other strings with a spec limit are newtypes that check it on
 //! construction and decoding.

@@ -160,7 +160,7 @@ pub struct Sync {
     /// The desired state (TOML).
     #[arg(long)]
     pub file: PathBuf,
-    /// The app of a one-app file ([[webhook]] tables); not with [[app]] tables.
+    /// The app of a one-app file (`[[webhook]]` tables); not with `[[app]]` tables.
     #[arg(long)]
     pub app_id: Option<String>,
     /// Accept an empty set: delete every webhook of the app(s) concerned.
