@@ -79,58 +79,23 @@ impl Variant {
     }
 }
 
-/// The value below which `q` of the sorted values lie.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
 async fn compare(
     variants: &[(&str, Variant)],
     concurrency: u64,
     batch: u64,
     rounds: usize,
 ) -> serde_json::Value {
-    // Warm up every connection the batches will use.
-    for (_, v) in variants {
-        v.batch(concurrency, batch).await;
-    }
-    // times[round][variant], in nanoseconds per create.
-    let mut times = vec![vec![0.0; variants.len()]; rounds];
-    for (round, row) in times.iter_mut().enumerate() {
-        for k in 0..variants.len() {
-            let i = (round + k) % variants.len();
-            row[i] = variants[i].1.batch(concurrency, batch).await.as_nanos() as f64;
-        }
-    }
-    let mut out = serde_json::Map::new();
-    for (i, (name, _)) in variants.iter().enumerate() {
-        let mut own: Vec<f64> = times.iter().map(|row| row[i]).collect();
-        own.sort_by(f64::total_cmp);
-        let mut entry = serde_json::Map::new();
-        entry.insert(
-            "median_us".to_owned(),
-            ((quantile(&own, 0.5) / 100.0).round() / 10.0).into(),
-        );
-        // Paired ratios against each baseline (variants 0 and 1).
-        for (base, key) in [(0, "ratio_to_raw"), (1, "ratio_to_raw_typed")] {
-            let mut ratios: Vec<f64> = times.iter().map(|row| row[i] / row[base]).collect();
-            ratios.sort_by(f64::total_cmp);
-            entry.insert(key.to_owned(), round3(quantile(&ratios, 0.5)).into());
-            entry.insert(
-                format!("{key}_iqr"),
-                serde_json::json!([
-                    round3(quantile(&ratios, 0.25)),
-                    round3(quantile(&ratios, 0.75))
-                ]),
-            );
-        }
-        out.insert((*name).to_owned(), serde_json::Value::Object(entry));
-    }
-    serde_json::Value::Object(out)
+    support::paired_ratios(
+        variants,
+        rounds,
+        &[(0, "ratio_to_raw"), (1, "ratio_to_raw_typed")],
+        |v| {
+            // Owned, so the batch's future borrows nothing.
+            let v = v.clone();
+            async move { v.batch(concurrency, batch).await }
+        },
+    )
+    .await
 }
 
 fn main() {

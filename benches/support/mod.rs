@@ -190,3 +190,64 @@ pub async fn ours(client: &Client) {
         .await
         .expect("create");
 }
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Paired ratios, so that machine noise hits all variants alike: after a
+/// warm-up batch each, every round runs one batch per variant (`batch`
+/// returns the mean time per operation), in a rotating order, and a ratio
+/// to each baseline (index, name) is taken within the round. Per variant:
+/// its median time (`median_us`) and the median of its per-round ratios
+/// with their interquartile range (`<name>`, `<name>_iqr`).
+pub async fn paired_ratios<V, F, Fut>(
+    variants: &[(&str, V)],
+    rounds: usize,
+    baselines: &[(usize, &str)],
+    mut batch: F,
+) -> serde_json::Value
+where
+    F: FnMut(&V) -> Fut,
+    Fut: std::future::Future<Output = std::time::Duration>,
+{
+    for (_, v) in variants {
+        batch(v).await;
+    }
+    // times[round][variant], in nanoseconds per operation.
+    let mut times = vec![vec![0.0; variants.len()]; rounds];
+    for (round, row) in times.iter_mut().enumerate() {
+        for k in 0..variants.len() {
+            let i = (round + k) % variants.len();
+            row[i] = batch(&variants[i].1).await.as_nanos() as f64;
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for (i, (name, _)) in variants.iter().enumerate() {
+        let mut own: Vec<f64> = times.iter().map(|row| row[i]).collect();
+        own.sort_by(f64::total_cmp);
+        let mut entry = serde_json::Map::new();
+        entry.insert(
+            "median_us".to_owned(),
+            ((quantile(&own, 0.5) / 100.0).round() / 10.0).into(),
+        );
+        for (base, key) in baselines {
+            let mut ratios: Vec<f64> = times.iter().map(|row| row[i] / row[*base]).collect();
+            ratios.sort_by(f64::total_cmp);
+            entry.insert((*key).to_owned(), round3(quantile(&ratios, 0.5)).into());
+            entry.insert(
+                format!("{key}_iqr"),
+                serde_json::json!([
+                    round3(quantile(&ratios, 0.25)),
+                    round3(quantile(&ratios, 0.75))
+                ]),
+            );
+        }
+        out.insert((*name).to_owned(), serde_json::Value::Object(entry));
+    }
+    serde_json::Value::Object(out)
+}
