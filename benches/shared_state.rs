@@ -244,9 +244,12 @@ async fn median_us<F: std::future::Future<Output = ()>>(
 }
 
 async fn parent() {
-    let (redis, _own) = match std::env::var("SINCH_TEST_REDIS_URL") {
-        Ok(url) => (url, None),
-        Err(_) => {
+    let (redis, _own) = match std::env::var("SINCH_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        Some(url) => (url, None),
+        None => {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
                 .map(|a| a.port())

@@ -80,7 +80,10 @@ fn own_server() -> Option<OwnServer> {
 
 /// The CI server, or one of our own. (`_keep` keeps our own running.)
 fn redis() -> Option<(String, Option<OwnServer>)> {
-    if let Ok(url) = std::env::var("SINCH_TEST_REDIS_URL") {
+    if let Some(url) = std::env::var("SINCH_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
         return Some((url, None));
     }
     let own = own_server()?;
