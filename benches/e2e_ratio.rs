@@ -13,7 +13,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sinch_conversation::Client;
 use sinch_conversation::mock::MockServer;
@@ -55,27 +55,12 @@ impl Variant {
 
     /// Mean time per create over a batch.
     async fn batch(&self, concurrency: u64, creates: u64) -> Duration {
-        let started = Instant::now();
-        if concurrency == 1 {
-            for _ in 0..creates {
-                self.create().await;
-            }
-            return started.elapsed() / creates as u32;
-        }
-        let tasks: Vec<_> = (0..concurrency)
-            .map(|_| {
-                let variant = self.clone();
-                tokio::spawn(async move {
-                    for _ in 0..creates / concurrency {
-                        variant.create().await;
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await.expect("task");
-        }
-        started.elapsed() / creates as u32
+        let variant = self.clone();
+        support::timed_batch(concurrency, creates, move || {
+            let variant = variant.clone();
+            async move { variant.create().await }
+        })
+        .await
     }
 }
 

@@ -16,7 +16,7 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
@@ -99,27 +99,12 @@ impl Sender {
 
     /// Mean time per callback over a batch.
     async fn batch(self: &Arc<Self>, concurrency: u64, count: u64) -> Duration {
-        let started = Instant::now();
-        if concurrency == 1 {
-            for _ in 0..count {
-                self.one().await;
-            }
-            return started.elapsed() / count as u32;
-        }
-        let tasks: Vec<_> = (0..concurrency)
-            .map(|_| {
-                let sender = self.clone();
-                tokio::spawn(async move {
-                    for _ in 0..count / concurrency {
-                        sender.one().await;
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await.expect("task");
-        }
-        started.elapsed() / count as u32
+        let sender = self.clone();
+        support::timed_batch(concurrency, count, move || {
+            let sender = sender.clone();
+            async move { sender.one().await }
+        })
+        .await
     }
 }
 

@@ -13,6 +13,8 @@
 //!
 //! Uses `SINCH_TEST_REDIS_URL`, or starts `redis-server` on a free loopback
 //! port. Prints one JSON line. `cargo bench --bench shared_state`.
+#[path = "../tests/common/redis_server.rs"]
+mod redis_server;
 mod support;
 
 use std::io::{BufRead, BufReader, Write};
@@ -244,32 +246,7 @@ async fn median_us<F: std::future::Future<Output = ()>>(
 }
 
 async fn parent() {
-    let (redis, _own) = match std::env::var("SINCH_TEST_REDIS_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    {
-        Some(url) => (url, None),
-        None => {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("port");
-            let child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                ])
-                .stdout(Stdio::null())
-                .spawn()
-                .expect("redis-server (or set SINCH_TEST_REDIS_URL)");
-            std::thread::sleep(Duration::from_millis(300));
-            (format!("redis://127.0.0.1:{port}"), Some(KillOnDrop(child)))
-        }
-    };
+    let (redis, _own) = redis_server::url().expect("a Redis (or set SINCH_TEST_REDIS_URL)");
     let server = MockServer::builder()
         .rate_limit(LIMIT)
         .start()
@@ -315,13 +292,4 @@ async fn parent() {
             "redis_round_trip_us": {"dedup_check_per_callback": dedup_us, "shared_limit_per_request": limit_us},
         })
     );
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -369,11 +369,8 @@ fn scrub(text: String, key_id: &str, key_secret: &Secret) -> String {
     }
     let pair = format!("{key_id}:{secret}");
     let encoded = base64::engine::general_purpose::STANDARD.encode(&pair);
-    let unpadded = encoded.trim_end_matches('=');
-    // Longest first, so a longer form is not left half-replaced.
-    [pair.as_str(), encoded.as_str(), unpadded, secret]
-        .iter()
-        .fold(text, |text, needle| text.replace(needle, "***"))
+    let unpadded = encoded.trim_end_matches('=').to_owned();
+    crate::error::scrub_text(&text, &[pair, encoded, unpadded, secret.to_owned()])
 }
 
 fn server_message(body: &[u8]) -> String {

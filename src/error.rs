@@ -397,7 +397,7 @@ impl ApiError {
                 .then(|| headers.get(reqwest::header::LOCATION))
                 .flatten()
                 .and_then(|v| v.to_str().ok())
-                .map(without_userinfo),
+                .map(|location| crate::target::redact_userinfo(location).into_owned()),
         }
     }
 
@@ -621,12 +621,6 @@ impl std::error::Error for DecodeError {
 }
 
 /// `Retry-After` in seconds. (The HTTP-date form is not used by Sinch.)
-/// A URL with any password in its userinfo replaced by `***` (the user name
-/// is kept, to recognise it); anything not a URL as it is.
-pub(crate) fn without_userinfo(text: &str) -> String {
-    crate::target::redact_userinfo(text).into_owned()
-}
-
 /// `Retry-After` as delay-seconds or as an HTTP-date (a date in the past
 /// means now), as RFC 9110 allows both.
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {

@@ -105,20 +105,39 @@ pub fn redacted_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
 }
 
 fn redact(value: &mut serde_json::Value) {
+    each_secret(value, &mut |found| match found {
+        Found::Field(v) => *v = serde_json::Value::from("***"),
+        Found::Url(text) => {
+            if let std::borrow::Cow::Owned(shown) = crate::target::redact_userinfo(text) {
+                *text = shown;
+            }
+        }
+    });
+}
+
+/// A place in JSON that may hold a secret.
+enum Found<'a> {
+    /// The value of a `format: password` field (not null).
+    Field(&'a mut serde_json::Value),
+    /// A string that may be a URL with a password.
+    Url(&'a mut String),
+}
+
+/// Calls `f` on every place in `value` that may hold a secret: what
+/// [`redacted_json`] hides and [`secrets_in`] collects, so the two agree.
+fn each_secret(value: &mut serde_json::Value, f: &mut impl FnMut(Found<'_>)) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, v) in map.iter_mut() {
                 if crate::spec::PASSWORD_FIELDS.contains(&key.as_str()) && !v.is_null() {
-                    *v = serde_json::Value::from("***");
+                    f(Found::Field(v));
                 } else {
-                    redact(v);
+                    each_secret(v, f);
                 }
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
-        serde_json::Value::String(text) if text.contains("://") && text.contains('@') => {
-            *text = crate::error::without_userinfo(text);
-        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| each_secret(v, f)),
+        serde_json::Value::String(text) if text.contains("://") => f(Found::Url(text)),
         _ => {}
     }
 }
@@ -128,30 +147,13 @@ fn redact(value: &mut serde_json::Value) {
 /// written, percent-decoded and JSON-escaped. What to scrub from an error
 /// answer to a request carrying `value`.
 pub(crate) fn secrets_in<T: serde::Serialize>(value: &T) -> Vec<String> {
-    fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
-        match value {
-            serde_json::Value::Object(map) => {
-                for (key, v) in map {
-                    match v {
-                        serde_json::Value::String(secret)
-                            if crate::spec::PASSWORD_FIELDS.contains(&key.as_str()) =>
-                        {
-                            out.push(secret.clone())
-                        }
-                        _ => walk(v, out),
-                    }
-                }
-            }
-            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            serde_json::Value::String(text) if text.contains("://") => {
-                out.extend(crate::target::password_forms(text));
-            }
-            _ => {}
-        }
-    }
     let mut out = Vec::new();
-    if let Ok(json) = serde_json::to_value(value) {
-        walk(&json, &mut out);
+    if let Ok(mut json) = serde_json::to_value(value) {
+        each_secret(&mut json, &mut |found| match found {
+            Found::Field(serde_json::Value::String(secret)) => out.push(secret.clone()),
+            Found::Field(other) => out.push(other.to_string()),
+            Found::Url(text) => out.extend(crate::target::password_forms(text)),
+        });
     }
     let escaped: Vec<String> = out
         .iter()

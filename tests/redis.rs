@@ -6,12 +6,15 @@
 //! CI) each test says so and skips; in CI a missing server is a failure.
 #![cfg(feature = "redis")]
 
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+#[path = "common/redis_server.rs"]
+mod redis_server;
+
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use redis_server::RedisServer;
 use sinch_conversation::Error;
 use sinch_conversation::callbacks::Signer;
 use sinch_conversation::dedup::Deduplicator;
@@ -19,75 +22,22 @@ use sinch_conversation::mock::MockServer;
 use sinch_conversation::receive::Receiver;
 use sinch_conversation::shared::{RedisDeduplicator, RedisRateLimit, WhenUnavailable};
 
-/// A Redis server this test started; stopped when dropped.
-struct OwnServer {
-    child: Child,
-    url: String,
-}
-
-impl Drop for OwnServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn skip(why: &str) -> Option<OwnServer> {
+fn skip(why: &str) {
     assert!(
         std::env::var("CI").is_err(),
         "the Redis tests must run in CI: {why}"
     );
     eprintln!("skipped: {why} (install redis-server, or set SINCH_TEST_REDIS_URL)");
-    None
 }
 
-/// Starts `redis-server` on a free loopback port, or says why not.
-fn own_server() -> Option<OwnServer> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .ok()?;
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let Ok(child) = child else {
-        return skip("no redis-server on this machine");
-    };
-    let server = OwnServer {
-        child,
-        url: format!("redis://127.0.0.1:{port}"),
-    };
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if started.elapsed() > Duration::from_secs(10) {
-            return skip("redis-server did not start");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some(server)
+/// A server of this test's own (to take down), or `None` after saying why.
+fn own_server() -> Option<RedisServer> {
+    redis_server::start().map_err(|why| skip(&why)).ok()
 }
 
 /// The CI server, or one of our own. (`_keep` keeps our own running.)
-fn redis() -> Option<(String, Option<OwnServer>)> {
-    if let Some(url) = std::env::var("SINCH_TEST_REDIS_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    {
-        return Some((url, None));
-    }
-    let own = own_server()?;
-    Some((own.url.clone(), Some(own)))
+fn redis() -> Option<(String, Option<RedisServer>)> {
+    redis_server::url().map_err(|why| skip(&why)).ok()
 }
 
 /// A namespace of this test's own, so tests sharing one server do not meet.

@@ -340,3 +340,33 @@ async fn an_empty_desired_set_must_be_asked_for() {
     assert_eq!(report.applied().len(), 1);
     assert!(server.webhooks("app").is_empty());
 }
+
+#[tokio::test]
+async fn plan_many_is_the_dry_run_of_sync_many() {
+    let (server, client) = stand_in(false).await;
+    client
+        .create_webhook("app-1", "https://example.com/old")
+        .trigger(WebhookTrigger::MessageInbound)
+        .send()
+        .await
+        .unwrap();
+    server.clear_requests();
+    let apps = (1..=3).map(|i| {
+        let app = format!("app-{i}");
+        let mut webhook = desired("https://example.com/new");
+        webhook.app_id.clone_from(&app);
+        (app, vec![webhook])
+    });
+    let mut seen = 0;
+    let plans = client.plan_many(apps, 2, |_| seen += 1).await;
+    assert_eq!(seen, 3);
+    let ids: Vec<&str> = plans.iter().map(|p| p.app_id.as_str()).collect();
+    assert_eq!(ids, ["app-1", "app-2", "app-3"], "in the order given");
+    let steps = |i: usize| plans[i].result.as_ref().unwrap().steps().len();
+    assert_eq!((steps(0), steps(1), steps(2)), (2, 1, 1));
+    assert_eq!(
+        writes(&server),
+        Vec::<String>::new(),
+        "a plan changes nothing"
+    );
+}

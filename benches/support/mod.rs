@@ -251,3 +251,33 @@ where
     }
     serde_json::Value::Object(out)
 }
+
+/// Mean time per operation over `count` runs of `op`, `concurrency` tasks
+/// at a time (1: one after the other, on this task).
+pub async fn timed_batch<F, Fut>(concurrency: u64, count: u64, op: F) -> std::time::Duration
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let started = std::time::Instant::now();
+    if concurrency == 1 {
+        for _ in 0..count {
+            op().await;
+        }
+        return started.elapsed() / count as u32;
+    }
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let op = op.clone();
+            tokio::spawn(async move {
+                for _ in 0..count / concurrency {
+                    op().await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    started.elapsed() / count as u32
+}

@@ -126,7 +126,7 @@ async fn deliver_one(shared: &Shared, webhook: Webhook, body: axum::body::Bytes)
     let mut delivery = Delivery {
         webhook_id: webhook.id.clone().unwrap_or_default(),
         // Shown in logs and `Debug`: no password.
-        target: crate::error::without_userinfo(&target),
+        target: crate::target::redact_userinfo(&target).into_owned(),
         signed: webhook.secret.is_some(),
         outcome: DeliveryOutcome::Skipped(String::new()),
     };

@@ -1,8 +1,8 @@
-//! Syncing many apps' webhooks with bounded concurrency: one outcome per
-//! app, a failure in one stopping or hiding none of the others, and each
-//! outcome handed to the caller as it comes.
+//! Syncing (or planning) many apps' webhooks with bounded concurrency: one
+//! outcome per app, a failure in one stopping or hiding none of the others,
+//! and each outcome handed to the caller as it comes.
 use super::prelude::*;
-use crate::operations::{SyncOptions, SyncReport};
+use crate::operations::{SyncOptions, SyncPlan, SyncReport};
 use crate::validate::NewWebhook;
 
 /// One app's desired webhooks for [`Client::sync_many`], with its
@@ -18,9 +18,9 @@ use crate::validate::NewWebhook;
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct AppSync {
-    app_id: String,
-    webhooks: Vec<NewWebhook>,
-    options: SyncOptions,
+    pub(super) app_id: String,
+    pub(super) webhooks: Vec<NewWebhook>,
+    pub(super) options: SyncOptions,
 }
 
 impl AppSync {
@@ -81,14 +81,15 @@ impl From<(String, Vec<NewWebhook>)> for AppSync {
     }
 }
 
-/// One app's result from [`Client::sync_many`].
+/// One app's result from [`Client::sync_many`] (a [`SyncReport`]) or
+/// [`Client::plan_many`] (a [`SyncPlan`]).
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct AppOutcome {
+pub struct AppOutcome<T = SyncReport> {
     /// The app.
     pub app_id: String,
-    /// What its sync did, or why it failed.
-    pub result: Result<SyncReport, Error>,
+    /// What its sync did (or would do), or why it failed.
+    pub result: Result<T, Error>,
 }
 
 impl Client {
@@ -127,30 +128,76 @@ impl Client {
         &self,
         apps: I,
         concurrency: usize,
-        mut on_outcome: impl FnMut(&AppOutcome),
+        on_outcome: impl FnMut(&AppOutcome),
     ) -> Vec<AppOutcome>
     where
         I: IntoIterator,
         I::Item: Into<AppSync>,
     {
+        self.for_each_app(apps, concurrency, on_outcome, |client, app| async move {
+            client
+                .sync_webhooks(app.app_id, app.webhooks)
+                .options(app.options)
+                .send()
+                .await
+        })
+        .await
+    }
+
+    /// The dry run of [`sync_many`](Self::sync_many): each app's
+    /// [`plan`](crate::SyncWebhooks::plan), with the same concurrency and
+    /// order. Changes nothing.
+    pub async fn plan_many<I>(
+        &self,
+        apps: I,
+        concurrency: usize,
+        on_outcome: impl FnMut(&AppOutcome<SyncPlan>),
+    ) -> Vec<AppOutcome<SyncPlan>>
+    where
+        I: IntoIterator,
+        I::Item: Into<AppSync>,
+    {
+        self.for_each_app(apps, concurrency, on_outcome, |client, app| async move {
+            client
+                .sync_webhooks(app.app_id, app.webhooks)
+                .options(app.options)
+                .plan()
+                .await
+        })
+        .await
+    }
+
+    /// Runs `run` for each app, at most `concurrency` at a time; outcomes
+    /// to `on_outcome` as they finish, returned in the order given.
+    async fn for_each_app<I, T, Fut>(
+        &self,
+        apps: I,
+        concurrency: usize,
+        mut on_outcome: impl FnMut(&AppOutcome<T>),
+        run: impl Fn(Client, AppSync) -> Fut,
+    ) -> Vec<AppOutcome<T>>
+    where
+        I: IntoIterator,
+        I::Item: Into<AppSync>,
+        T: Send + 'static,
+        Fut: Future<Output = Result<T, Error>> + Send + 'static,
+    {
         let mut pending = apps.into_iter().enumerate();
         let mut running = tokio::task::JoinSet::new();
-        let mut outcomes: Vec<Option<AppOutcome>> = Vec::new();
+        let mut outcomes: Vec<Option<AppOutcome<T>>> = Vec::new();
         let mut start = |running: &mut tokio::task::JoinSet<_>| {
             let (index, app) = pending.next()?;
-            let AppSync {
-                app_id,
-                webhooks,
-                options,
-            } = app.into();
-            let client = self.clone();
+            let app: AppSync = app.into();
+            let app_id = app.app_id.clone();
+            let work = run(self.clone(), app);
             running.spawn(async move {
-                let result = client
-                    .sync_webhooks(&app_id, webhooks)
-                    .options(options)
-                    .send()
-                    .await;
-                (index, AppOutcome { app_id, result })
+                (
+                    index,
+                    AppOutcome {
+                        app_id,
+                        result: work.await,
+                    },
+                )
             });
             Some(())
         };

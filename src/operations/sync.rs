@@ -48,19 +48,16 @@ impl Client {
         app_id: impl Into<String>,
         desired: impl IntoIterator<Item = NewWebhook>,
     ) -> SyncWebhooks<'_> {
-        let app_id = app_id.into();
-        let desired = desired
-            .into_iter()
-            .map(|mut webhook| {
-                webhook.app_id.clone_from(&app_id);
-                webhook
-            })
-            .collect();
+        let super::AppSync {
+            app_id,
+            webhooks,
+            options,
+        } = super::AppSync::new(app_id, desired);
         SyncWebhooks {
             client: self,
             app_id,
-            desired,
-            options: SyncOptions::default(),
+            desired: webhooks,
+            options,
         }
     }
 }
@@ -402,12 +399,6 @@ enum Action {
     Create(usize),
 }
 
-/// A target as steps show it (they are printed and go into errors): any
-/// password in it as `***`.
-fn shown(target: &str) -> String {
-    crate::error::without_userinfo(target)
-}
-
 /// Deletes first (so the per-app limit is never crossed), then updates,
 /// then creates. For each desired webhook, of the listed ones with the
 /// same target (as URLs) the one with the fewest differences is kept (the
@@ -429,7 +420,9 @@ fn plan(existing: &[Webhook], desired: &[CreateWebhookRequest], secrets: Secrets
     let mut steps = Vec::new();
     let mut actions = Vec::new();
     for (j, webhook) in existing.iter().enumerate() {
-        let target = shown(&webhook.target);
+        // Steps are printed and go into errors: `TargetUrl`'s `Display`
+        // shows a password as `***`.
+        let target = webhook.target.to_string();
         match wanted.iter().position(|w| *w == listed[j]) {
             None => steps.push(SyncStep::Delete { id: id(j), target }),
             Some(i) if kept[i] != Some(j) => steps.push(SyncStep::DeleteDuplicate {
@@ -447,7 +440,7 @@ fn plan(existing: &[Webhook], desired: &[CreateWebhookRequest], secrets: Secrets
         if !fields.is_empty() {
             steps.push(SyncStep::Update {
                 id: id(j),
-                target: shown(&wanted.target),
+                target: wanted.target.to_string(),
                 fields: fields.iter().map(|f| (*f).to_owned()).collect(),
             });
             actions.push(Action::Update(id(j), fields, i));
@@ -456,7 +449,7 @@ fn plan(existing: &[Webhook], desired: &[CreateWebhookRequest], secrets: Secrets
     for (i, wanted) in desired.iter().enumerate() {
         if kept[i].is_none() {
             steps.push(SyncStep::Create {
-                target: shown(&wanted.target),
+                target: wanted.target.to_string(),
             });
             actions.push(Action::Create(i));
         }

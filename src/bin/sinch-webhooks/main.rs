@@ -411,27 +411,17 @@ async fn run_sync(
     let total = input.apps.len();
     let progress = Progress::new(total, output);
     let apps: Vec<AppSync> = input.apps.into_iter().map(|(app, _, _)| app).collect();
+    let concurrency = usize::from(sync.concurrency);
     let reports: Vec<AppReport> = if sync.dry_run {
-        plan_all(client, apps, usize::from(sync.concurrency), &progress).await
+        let planned = client.plan_many(apps, concurrency, |outcome| {
+            progress.done(&AppReport::planned(outcome))
+        });
+        planned.await.iter().map(AppReport::planned).collect()
     } else {
-        client
-            .sync_many(apps, usize::from(sync.concurrency), |outcome| {
-                let result = outcome
-                    .result
-                    .as_ref()
-                    .map(|r| (r.applied().to_vec(), Some(r.webhooks().to_vec())));
-                progress.done(&AppReport::from_result(&outcome.app_id, false, result));
-            })
-            .await
-            .iter()
-            .map(|outcome| {
-                let result = outcome
-                    .result
-                    .as_ref()
-                    .map(|r| (r.applied().to_vec(), Some(r.webhooks().to_vec())));
-                AppReport::from_result(&outcome.app_id, false, result)
-            })
-            .collect()
+        let synced = client.sync_many(apps, concurrency, |outcome| {
+            progress.done(&AppReport::synced(outcome))
+        });
+        synced.await.iter().map(AppReport::synced).collect()
     };
     progress.finish();
     let failed = reports.iter().filter(|r| r.error.is_some()).count();
@@ -454,45 +444,6 @@ async fn run_sync(
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// Every app's plan, at most `concurrency` at a time, in the input order.
-async fn plan_all(
-    client: &Client,
-    apps: Vec<AppSync>,
-    concurrency: usize,
-    progress: &Progress,
-) -> Vec<AppReport> {
-    let mut pending = apps.into_iter().enumerate();
-    let mut running = tokio::task::JoinSet::new();
-    let mut reports: Vec<Option<AppReport>> = Vec::new();
-    let mut start = |running: &mut tokio::task::JoinSet<_>| {
-        let (index, app) = pending.next()?;
-        let client = client.clone();
-        running.spawn(async move {
-            let sync = client.sync_webhooks(app.app_id(), app.webhooks().to_vec());
-            let result = sync.options(app.options()).plan().await;
-            let result = result.as_ref().map(|plan| (plan.steps().to_vec(), None));
-            (index, AppReport::from_result(app.app_id(), true, result))
-        });
-        Some(())
-    };
-    for _ in 0..concurrency {
-        if start(&mut running).is_none() {
-            break;
-        }
-    }
-    while let Some(joined) = running.join_next().await {
-        if let Ok((index, report)) = joined {
-            progress.done(&report);
-            if reports.len() <= index {
-                reports.resize_with(index + 1, || None);
-            }
-            reports[index] = Some(report);
-        }
-        start(&mut running);
-    }
-    reports.into_iter().flatten().collect()
 }
 
 /// Progress over apps on stderr: a bar on a terminal, a line per app

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 use sinch_conversation::types::Webhook;
-use sinch_conversation::{Error, SyncStep, redacted_json};
+use sinch_conversation::{AppOutcome, Error, SyncPlan, SyncReport, SyncStep, redacted_json};
 
 use crate::args::Output;
 
@@ -131,8 +131,23 @@ impl AppReport {
         }
     }
 
+    /// The report of one app's sync.
+    pub fn synced(outcome: &AppOutcome<SyncReport>) -> Self {
+        let result = outcome
+            .result
+            .as_ref()
+            .map(|r| (r.applied().to_vec(), Some(r.webhooks().to_vec())));
+        Self::from_result(&outcome.app_id, false, result)
+    }
+
+    /// The report of one app's plan (a dry run).
+    pub fn planned(outcome: &AppOutcome<SyncPlan>) -> Self {
+        let result = outcome.result.as_ref().map(|p| (p.steps().to_vec(), None));
+        Self::from_result(&outcome.app_id, true, result)
+    }
+
     /// The report of a sync's (or a plan's) result.
-    pub fn from_result(
+    fn from_result(
         app_id: &str,
         dry_run: bool,
         result: Result<(Vec<SyncStep>, Option<Vec<Webhook>>), &Error>,
