@@ -4,16 +4,19 @@
 //! ```text
 //! cargo run --features mock --bin sinch-mock -- --addr 127.0.0.1:8787 \
 //!     [--project-id P --key-id K --key-secret S --token-lifetime-secs N --rate-limit N]
-//!     [--omit-secrets]
+//!     [--omit-secrets] [--also-project P ...]
+//!     [--delivery-retries N --delivery-backoff-ms MS --delivery-timeout-ms MS]
+//!     [--duplicate-deliveries --shuffle-deliveries SEED --callback-rate N]
 //! ```
 //!
 //! Prints the base URL as its first line on stdout, then one line per request
 //! (written by a thread of its own: a closed or unread stdout never blocks
 //! serving; lines it cannot take in time are dropped and counted).
 //! Stops cleanly on Ctrl-C. `POST /_mock/projects/{project_id}/apps/{app_id}/events`
-//! with `{"trigger": ..., "payload": {...}}` delivers a signed event to the
-//! app's webhooks (loopback targets only): Sinch's envelope, with the payload
-//! under the trigger's identifying key.
+//! with `{"trigger": ..., "payload": {...}}` (or an array of them) delivers
+//! signed events to the app's webhooks (loopback targets only) as Sinch
+//! does: Sinch's envelope, with the payload under the trigger's identifying
+//! key; OAuth2 tokens, retries and the per-app callback rate as configured.
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -40,12 +43,27 @@ Options:
   --omit-secrets              answer webhooks without `secret` and
                               `client_credentials.client_secret` (whether Sinch
                               echoes them is not documented; default: echo)
+  --also-project ID           another project the key is valid for (repeatable)
+
+Deliveries (of events posted to the admin route):
+  --delivery-retries N        retries after a 5xx, 429, timeout or refused
+                              connection (default 3; 0: none)
+  --delivery-backoff-ms MS    wait before the first retry, then doubling
+                              (default 1000)
+  --delivery-timeout-ms MS    time one attempt may take (default 5000)
+  --duplicate-deliveries      send every callback twice (at least once, made
+                              visible)
+  --shuffle-deliveries SEED   shuffle each batch of callbacks, reproducibly
+  --callback-rate N           callbacks per second per app (default 25, Sinch's
+                              default; 0: unlimited)
   -h, --help                  this text
 
 Admin: POST /_mock/projects/{project_id}/apps/{app_id}/events
-       {\"trigger\": \"MESSAGE_INBOUND\", \"payload\": {...}}
-       delivers a signed event to the app's webhooks (loopback targets only):
-       Sinch's envelope, the payload under the trigger's key (`message`, ...).
+       {\"trigger\": \"MESSAGE_INBOUND\", \"payload\": {...}}, or an array of them
+       delivers signed events to the app's webhooks (loopback targets only),
+       as Sinch does: Sinch's envelope, the payload under the trigger's key
+       (`message`, ...), a Bearer token for webhooks with client_credentials,
+       retries; answers {\"deliveries\": [...]}, one entry per attempt.
 ";
 
 struct Args {
@@ -56,6 +74,21 @@ struct Args {
     token_lifetime: u64,
     rate_limit: u32,
     omit_secrets: bool,
+    also_projects: Vec<String>,
+    delivery_retries: Option<u32>,
+    delivery_backoff_ms: Option<u64>,
+    delivery_timeout_ms: Option<u64>,
+    duplicate_deliveries: bool,
+    shuffle_seed: Option<u64>,
+    callback_rate: Option<u32>,
+}
+
+/// A number given to `flag`, or a message naming both.
+fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e| format!("{flag} {value:?}: {e}"))
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -67,6 +100,13 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         token_lifetime: 3600,
         rate_limit: 0,
         omit_secrets: false,
+        also_projects: Vec::new(),
+        delivery_retries: None,
+        delivery_backoff_ms: None,
+        delivery_timeout_ms: None,
+        duplicate_deliveries: false,
+        shuffle_seed: None,
+        callback_rate: None,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -74,6 +114,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         }
         if flag == "--omit-secrets" {
             parsed.omit_secrets = true;
+            continue;
+        }
+        if flag == "--duplicate-deliveries" {
+            parsed.duplicate_deliveries = true;
             continue;
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -86,16 +130,14 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             "--project-id" => parsed.project_id = value,
             "--key-id" => parsed.key_id = value,
             "--key-secret" => parsed.key_secret = value,
-            "--token-lifetime-secs" => {
-                parsed.token_lifetime = value
-                    .parse()
-                    .map_err(|e| format!("--token-lifetime-secs {value:?}: {e}"))?
-            }
-            "--rate-limit" => {
-                parsed.rate_limit = value
-                    .parse()
-                    .map_err(|e| format!("--rate-limit {value:?}: {e}"))?
-            }
+            "--token-lifetime-secs" => parsed.token_lifetime = number(&flag, &value)?,
+            "--rate-limit" => parsed.rate_limit = number(&flag, &value)?,
+            "--also-project" => parsed.also_projects.push(value),
+            "--delivery-retries" => parsed.delivery_retries = Some(number(&flag, &value)?),
+            "--delivery-backoff-ms" => parsed.delivery_backoff_ms = Some(number(&flag, &value)?),
+            "--delivery-timeout-ms" => parsed.delivery_timeout_ms = Some(number(&flag, &value)?),
+            "--shuffle-deliveries" => parsed.shuffle_seed = Some(number(&flag, &value)?),
+            "--callback-rate" => parsed.callback_rate = Some(number(&flag, &value)?),
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -185,16 +227,34 @@ fn main() -> ExitCode {
     };
     let (log, dropped) = start_log();
     runtime.block_on(async move {
-        let server = MockServer::builder()
+        let mut builder = MockServer::builder()
             .addr(args.addr)
             .project_id(&args.project_id)
             .key(&args.key_id, args.key_secret)
             .token_lifetime(Duration::from_secs(args.token_lifetime))
             .rate_limit(args.rate_limit)
             .omit_secrets(args.omit_secrets)
-            .on_request(log)
-            .start()
-            .await;
+            .duplicate_deliveries(args.duplicate_deliveries)
+            .on_request(log);
+        for project in &args.also_projects {
+            builder = builder.also_project(project);
+        }
+        if let Some(retries) = args.delivery_retries {
+            builder = builder.delivery_retries(retries);
+        }
+        if let Some(ms) = args.delivery_backoff_ms {
+            builder = builder.delivery_backoff(Duration::from_millis(ms));
+        }
+        if let Some(ms) = args.delivery_timeout_ms {
+            builder = builder.delivery_timeout(Duration::from_millis(ms));
+        }
+        if let Some(seed) = args.shuffle_seed {
+            builder = builder.shuffle_deliveries(seed);
+        }
+        if let Some(rate) = args.callback_rate {
+            builder = builder.callback_rate(rate);
+        }
+        let server = builder.start().await;
         let server = match server {
             Ok(server) => server,
             Err(e) => {
@@ -237,6 +297,13 @@ mod tests {
                 "--token-lifetime-secs",
                 "--rate-limit",
                 "--omit-secrets",
+                "--also-project",
+                "--delivery-retries",
+                "--delivery-backoff-ms",
+                "--delivery-timeout-ms",
+                "--duplicate-deliveries",
+                "--shuffle-deliveries",
+                "--callback-rate",
                 "-h",
                 "--help"
             ])
@@ -262,7 +329,48 @@ mod tests {
         .unwrap()
         .unwrap();
         assert!(parsed.omit_secrets);
-        assert!(!args(&[]).unwrap().unwrap().omit_secrets);
+        let defaults = args(&[]).unwrap().unwrap();
+        assert!(!defaults.omit_secrets && !defaults.duplicate_deliveries);
+        assert_eq!(
+            (
+                defaults.delivery_retries,
+                defaults.callback_rate,
+                defaults.shuffle_seed
+            ),
+            (None, None, None)
+        );
+        let delivery = args(&[
+            "--delivery-retries",
+            "5",
+            "--delivery-backoff-ms",
+            "20",
+            "--delivery-timeout-ms",
+            "300",
+            "--duplicate-deliveries",
+            "--shuffle-deliveries",
+            "42",
+            "--callback-rate",
+            "0",
+            "--also-project",
+            "b",
+            "--also-project",
+            "c",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(delivery.delivery_retries, Some(5));
+        assert_eq!(delivery.delivery_backoff_ms, Some(20));
+        assert_eq!(delivery.delivery_timeout_ms, Some(300));
+        assert!(delivery.duplicate_deliveries);
+        assert_eq!(delivery.shuffle_seed, Some(42));
+        assert_eq!(delivery.callback_rate, Some(0));
+        assert_eq!(delivery.also_projects, ["b", "c"]);
+        assert!(
+            args(&["--callback-rate", "-3"])
+                .err()
+                .unwrap_or_default()
+                .contains("--callback-rate")
+        );
         assert_eq!(parsed.addr.port(), 9);
         assert_eq!(parsed.token_lifetime, u64::MAX);
         assert_eq!(parsed.rate_limit, 800);

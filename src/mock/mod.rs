@@ -16,8 +16,16 @@
 //!   duplicate target per app; an omitted `target_type` is stored as Sinch's
 //!   default, `DISMISS`.
 //! - Malformed JSON, a content type other than JSON, a body over the size
-//!   limit (64 KiB by default): 400. Unknown paths: 404. All errors in Sinch's
+//!   limit (64 KiB by default): 400. An id longer than [`MAX_ID_BYTES`]:
+//!   400. Unknown paths: 404. All errors in Sinch's
 //!   `{"error": {"code", "message", "status", "details"}}` format.
+//! - Events delivered as Sinch delivers them ([`MockServer::deliver_event`]):
+//!   signed, with an OAuth2 token for webhooks with `client_credentials`,
+//!   retried with back-off, at the app's callback rate, optionally twice and
+//!   shuffled; never to the stand-in itself.
+//! - It cannot be held: headers, bodies and answers each have a deadline
+//!   (a client that never reads is disconnected), connections a lifetime,
+//!   and at most `max_connections` are served at once.
 //!
 //! State is kept in memory and capped, so it stays flat however long a test
 //! suite runs: at most 5 webhooks per app and 10 000 apps (creating a webhook
@@ -52,6 +60,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use deliver::{Delivery, DeliveryOutcome};
+pub use routes::MAX_ID_BYTES;
+
+/// Callbacks per second per app by default: Sinch's default
+/// `rate_limits.webhooks`.
+pub const SINCH_CALLBACK_RATE: u32 = 25;
 pub use state::LoggedRequest;
 
 use crate::client::ClientBuilder;
@@ -140,6 +153,11 @@ pub struct MockServerBuilder {
     body_timeout: Duration,
     max_connections: usize,
     rate_limit: Option<std::num::NonZeroU32>,
+    delivery: deliver::DeliveryOptions,
+    shuffle_seed: Option<u64>,
+    callback_rate: Option<std::num::NonZeroU32>,
+    write_timeout: Duration,
+    connection_lifetime: Duration,
 }
 
 impl std::fmt::Debug for MockServerBuilder {
@@ -173,6 +191,11 @@ impl Default for MockServerBuilder {
             body_timeout: listen::BODY_TIMEOUT,
             max_connections: listen::MAX_CONNECTIONS,
             rate_limit: None,
+            delivery: deliver::DeliveryOptions::DEFAULT,
+            shuffle_seed: None,
+            callback_rate: std::num::NonZeroU32::new(SINCH_CALLBACK_RATE),
+            write_timeout: listen::WRITE_TIMEOUT,
+            connection_lifetime: listen::CONNECTION_LIFETIME,
         }
     }
 }
@@ -298,6 +321,79 @@ impl MockServerBuilder {
         self
     }
 
+    /// Retries after a failed delivery (default 3; 0 turns retries off). A
+    /// delivery is retried when the target answers a 5xx or 429, times out
+    /// ([`delivery_timeout`](Self::delivery_timeout)) or cannot be reached,
+    /// or when its OAuth2 token endpoint does; other answers (2xx, 3xx, other
+    /// 4xx) are final. Each attempt is signed afresh (new nonce and
+    /// timestamp, the same body) and recorded in [`MockServer::deliveries`]
+    /// with its attempt number.
+    pub fn delivery_retries(mut self, retries: u32) -> Self {
+        self.delivery.retries = retries;
+        self
+    }
+
+    /// The wait before the first retry (default 1 s); each next wait is
+    /// [`delivery_backoff_factor`](Self::delivery_backoff_factor) times
+    /// longer, at most an hour. Sinch does not publish its schedule (its SMS
+    /// API's: 5 s, doubling, for about 22 h); the default keeps the shape,
+    /// shortened so tests wait seconds.
+    pub fn delivery_backoff(mut self, first: Duration) -> Self {
+        self.delivery.backoff = first;
+        self
+    }
+
+    /// What each wait between retries is multiplied by (default 2; 0 and 1
+    /// both mean constant waits).
+    pub fn delivery_backoff_factor(mut self, factor: u32) -> Self {
+        self.delivery.factor = factor;
+        self
+    }
+
+    /// Sends every callback twice (each copy with its own signature and
+    /// retries; [`Delivery::duplicate`] marks the second), as Sinch's
+    /// at-least-once delivery may: to test that a receiver handles an event
+    /// once. Off by default.
+    pub fn duplicate_deliveries(mut self, duplicate: bool) -> Self {
+        self.delivery.duplicate = duplicate;
+        self
+    }
+
+    /// Shuffles the callbacks of each batch ([`MockServer::deliver_events`],
+    /// and the copies of [`duplicate_deliveries`](Self::duplicate_deliveries))
+    /// before sending them, from this seed: the same seed and the same
+    /// batches give the same order, run after run. Off by default (callbacks
+    /// go out in the batch's order).
+    pub fn shuffle_deliveries(mut self, seed: u64) -> Self {
+        self.shuffle_seed = Some(seed);
+        self
+    }
+
+    /// Callbacks per second per app (default 25, Sinch's default
+    /// `rate_limits.webhooks`; 0 turns the limit off). Callbacks beyond it
+    /// wait their turn, evenly spaced; retries count too.
+    pub fn callback_rate(mut self, per_second: u32) -> Self {
+        self.callback_rate = std::num::NonZeroU32::new(per_second);
+        self
+    }
+
+    /// The longest a write of an answer may make no progress (default 10 s):
+    /// a client that never reads its answers is disconnected instead of
+    /// holding its connection slot.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// The longest a connection is served (default 60 s): then it is closed
+    /// after the request in progress (which gets as long again to finish),
+    /// so a client that keeps a connection busy forever, or reads its
+    /// answers a byte at a time, cannot hold a slot.
+    pub fn connection_lifetime(mut self, lifetime: Duration) -> Self {
+        self.connection_lifetime = lifetime;
+        self
+    }
+
     /// Called after every request with its log entry (e.g. to print it).
     pub fn on_request(mut self, hook: impl Fn(&LoggedRequest) + Send + Sync + 'static) -> Self {
         self.on_request = Some(Arc::new(hook));
@@ -333,8 +429,23 @@ impl MockServerBuilder {
                     .collect()
             })
             .unwrap_or_default();
+        let callback_rate = self.callback_rate.map(|per_second| {
+            // Evenly spaced: Sinch documents a rate, not a burst.
+            let quota =
+                governor::Quota::per_second(per_second).allow_burst(std::num::NonZeroU32::MIN);
+            governor::DefaultKeyedRateLimiter::keyed(quota)
+        });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let shared = Arc::new(Shared {
             rate_limits,
+            delivery: self.delivery,
+            delivery_order: self
+                .shuffle_seed
+                .map(|seed| Mutex::new(fastrand::Rng::with_seed(seed))),
+            callback_rate,
+            tokens: deliver::TokenCache::default(),
+            own_addr: addr,
+            stopped: stopped.clone(),
             project_id: self.project_id,
             other_projects: self.other_projects,
             key_id: self.key_id,
@@ -347,11 +458,12 @@ impl MockServerBuilder {
             state: Mutex::new(state::State::new(self.token_lifetime)),
             on_request: self.on_request,
         });
-        let (stop, stopped) = tokio::sync::watch::channel(false);
         let app = server::router(shared.clone());
         let limits = listen::Limits {
             header_timeout: self.header_timeout,
             max_connections: self.max_connections,
+            write_timeout: self.write_timeout,
+            connection_lifetime: self.connection_lifetime,
         };
         tokio::spawn(listen::serve(listener, app, limits, stopped));
         Ok(MockServer {
@@ -513,13 +625,34 @@ impl MockServer {
     /// of a known trigger parses back, with [`crate::events::parse`], to that
     /// trigger's variant.
     ///
-    /// Deliveries run concurrently, each bounded by the delivery timeout;
-    /// only loopback targets are contacted unless
-    /// [`MockServerBuilder::allow_external_deliveries`] is set.
+    /// As Sinch delivers:
+    /// - **OAuth2**: a webhook with `client_credentials` gets
+    ///   `Authorization: Bearer <token>`, the token fetched from its
+    ///   `endpoint` with the client-credentials grant (a form POST with
+    ///   `grant_type=client_credentials`, `scope` when not blank,
+    ///   `response_type` when given; the id and secret as HTTP Basic for
+    ///   `BASIC`, unset or unknown, as `client_id` and `client_secret` form
+    ///   fields for `FORM`) and kept for its `expires_in` clamped to 30–3600 s
+    ///   (per credentials). A failed fetch is the attempt's outcome
+    ///   ([`DeliveryOutcome::TokenFailed`]), and nothing is sent.
+    /// - **Retries** with exponential back-off after a 5xx, 429, timeout or
+    ///   refused connection ([`MockServerBuilder::delivery_retries`]); each
+    ///   attempt signed afresh and returned (and recorded) with its number.
+    /// - **At the app's callback rate** ([`MockServerBuilder::callback_rate`],
+    ///   25 a second by default), optionally twice
+    ///   ([`MockServerBuilder::duplicate_deliveries`]) and shuffled
+    ///   ([`MockServerBuilder::shuffle_deliveries`]).
+    ///
+    /// Callbacks run concurrently, each attempt bounded by the delivery
+    /// timeout; this returns when every attempt is done. Only loopback
+    /// targets (and token endpoints) are contacted unless
+    /// [`MockServerBuilder::allow_external_deliveries`] is set, and never
+    /// the stand-in itself (skipped as a loop).
     ///
     /// The binary offers the same as
     /// `POST /_mock/projects/{project_id}/apps/{app_id}/events` with
-    /// `{"trigger": "MESSAGE_INBOUND", "payload": {...}}`.
+    /// `{"trigger": "MESSAGE_INBOUND", "payload": {...}}` (or an array of
+    /// them, a batch), answering `{"deliveries": [...]}`.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -539,7 +672,39 @@ impl MockServer {
         trigger: impl Into<crate::WebhookTrigger>,
         payload: serde_json::Value,
     ) -> Vec<Delivery> {
-        deliver::deliver(&self.shared, app_id, &trigger.into(), payload).await
+        deliver::deliver(&self.shared, app_id, vec![(trigger.into(), payload)]).await
+    }
+
+    /// Delivers a batch of events, as [`deliver_event`](Self::deliver_event)
+    /// each: the callbacks go out in the batch's order (shuffled with
+    /// [`MockServerBuilder::shuffle_deliveries`]), at the app's callback
+    /// rate. Returns every attempt of every callback once all are done.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use sinch_conversation::mock::MockServer;
+    /// use serde_json::json;
+    ///
+    /// let server = MockServer::builder().shuffle_deliveries(7).start().await.unwrap();
+    /// let sent = server
+    ///     .deliver_events("app", [
+    ///         ("MESSAGE_INBOUND", json!({"id": "m1"})),
+    ///         ("MESSAGE_DELIVERY", json!({"message_id": "m0", "status": "READ"})),
+    ///     ])
+    ///     .await;
+    /// assert!(sent.is_empty()); // no webhook yet
+    /// # }
+    /// ```
+    pub async fn deliver_events<T: Into<crate::WebhookTrigger>>(
+        &self,
+        app_id: &str,
+        events: impl IntoIterator<Item = (T, serde_json::Value)>,
+    ) -> Vec<Delivery> {
+        let events = events
+            .into_iter()
+            .map(|(trigger, payload)| (trigger.into(), payload))
+            .collect();
+        deliver::deliver(&self.shared, app_id, events).await
     }
 
     /// Every delivery so far (the last 10 000), oldest first.
@@ -567,5 +732,7 @@ impl MockServer {
         state.faults.clear();
         state.clear_tokens();
         state.deliveries.clear();
+        drop(state);
+        self.shared.tokens.clear();
     }
 }

@@ -34,6 +34,18 @@ pub(crate) struct Shared {
     /// Answer webhooks without their secrets.
     pub(crate) omit_secrets: bool,
     pub(crate) http: reqwest::Client,
+    /// Retries and copies of deliveries.
+    pub(crate) delivery: super::deliver::DeliveryOptions,
+    /// Shuffles each batch of callbacks, when set (seeded: reproducible).
+    pub(crate) delivery_order: Option<Mutex<fastrand::Rng>>,
+    /// Callbacks per second per app, when limited.
+    pub(crate) callback_rate: Option<governor::DefaultKeyedRateLimiter<String>>,
+    /// OAuth2 tokens for webhooks' `client_credentials`.
+    pub(crate) tokens: super::deliver::TokenCache,
+    /// Where the stand-in listens: never a delivery target.
+    pub(crate) own_addr: std::net::SocketAddr,
+    /// Fires when the stand-in stops: pending retries are dropped.
+    pub(crate) stopped: tokio::sync::watch::Receiver<bool>,
     pub(crate) state: Mutex<MockState>,
     pub(crate) on_request: Option<OnRequest>,
 }
@@ -74,6 +86,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
+        .layer(middleware::from_fn(routes::refuse_long_ids))
         .layer(middleware::from_fn_with_state(shared.clone(), observe))
         .with_state(shared)
 }

@@ -22,8 +22,15 @@ pub(crate) const STORED_BYTES_CAPACITY: usize = 64 * 1024 * 1024;
 /// Tokens kept; issuing one more forgets the oldest (O(1)).
 pub(crate) const TOKEN_CAPACITY: usize = 20_000;
 
-/// What a webhook takes in memory, roughly: its strings plus a fixed part.
-fn stored_size(webhook: &Webhook) -> usize {
+/// What an entry of a map or queue takes besides its strings (pointers,
+/// lengths, hash and allocator headers), roughly.
+const ENTRY_OVERHEAD: usize = 64;
+
+/// What a webhook of `project_id` takes in memory: every string it holds,
+/// a fixed part, and its entry in the id index (the id, and the project and
+/// app again). Every copy counts: an oversized field must not grow memory
+/// past the cap.
+fn webhook_size(project_id: &str, webhook: &Webhook) -> usize {
     let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
     let cc = webhook.client_credentials.as_ref().map_or(0, |cc| {
         cc.client_id.len()
@@ -31,17 +38,32 @@ fn stored_size(webhook: &Webhook) -> usize {
             + cc.endpoint.len()
             + cc.scope.as_ref().map_or(0, |s| s.len())
             + cc.response_type.as_ref().map_or(0, |s| s.len())
-            + 64
+            + cc.token_request_type
+                .as_ref()
+                .map_or(0, |t| t.as_str().len())
+            + ENTRY_OVERHEAD
     });
     256 + text(&webhook.app_id)
         + text(&webhook.id)
         + webhook.target.len()
         + webhook.secret.as_ref().map_or(0, |s| s.expose().len())
-        + webhook.triggers.iter().map(|t| t.as_str().len() + 32).sum::<usize>()
+        + webhook
+            .triggers
+            .iter()
+            .map(|t| t.as_str().len() + 32)
+            .sum::<usize>()
         + cc
-        // The index's copy of the id and the app key.
-        + 2 * text(&webhook.id)
+        // The id index: its key, and the project and app it points to.
+        + text(&webhook.id)
+        + project_id.len()
         + text(&webhook.app_id)
+        + ENTRY_OVERHEAD
+}
+
+/// What an app takes besides its webhooks: its key (project and app) in the
+/// map and again in the eviction order.
+fn app_size((project_id, app_id): &AppKey) -> usize {
+    2 * (project_id.len() + app_id.len() + ENTRY_OVERHEAD)
 }
 
 /// At most this many webhooks per app, as Sinch enforces.
@@ -108,6 +130,7 @@ impl State {
             while self.app_order.len() >= APP_CAPACITY {
                 self.forget_oldest_app();
             }
+            self.stored_bytes += app_size(&key);
             self.app_order.push_back(key.clone());
         }
         self.apps.entry(key).or_default()
@@ -118,8 +141,9 @@ impl State {
         if let Some(oldest) = self.app_order.pop_front()
             && let Some(gone) = self.apps.remove(&oldest)
         {
+            self.stored_bytes -= app_size(&oldest);
             for webhook in gone {
-                self.stored_bytes -= stored_size(&webhook);
+                self.stored_bytes -= webhook_size(&oldest.0, &webhook);
                 self.ids.remove(webhook.id.as_deref().unwrap_or_default());
             }
         }
@@ -131,7 +155,7 @@ impl State {
     pub(crate) fn insert(&mut self, project_id: &str, webhook: Webhook) {
         let app_id = webhook.app_id.clone().unwrap_or_default();
         let id = webhook.id.clone().unwrap_or_default();
-        self.stored_bytes += stored_size(&webhook);
+        self.stored_bytes += webhook_size(project_id, &webhook);
         self.app_mut(project_id, &app_id).push(webhook);
         self.ids
             .insert(id, (project_id.to_owned(), app_id.to_owned()));
@@ -154,7 +178,8 @@ impl State {
         else {
             return false;
         };
-        self.stored_bytes = self.stored_bytes - stored_size(slot) + stored_size(&webhook);
+        self.stored_bytes =
+            self.stored_bytes - webhook_size(project_id, slot) + webhook_size(project_id, &webhook);
         *slot = webhook;
         true
     }
@@ -201,7 +226,7 @@ impl State {
         let (key, position) = self.locate(project_id, id)?;
         self.ids.remove(id);
         let webhook = self.apps.get_mut(&key)?.remove(position);
-        self.stored_bytes -= stored_size(&webhook);
+        self.stored_bytes -= webhook_size(project_id, &webhook);
         Some(webhook)
     }
 
@@ -215,6 +240,13 @@ impl State {
     pub(crate) fn clear_tokens(&mut self) {
         self.tokens.clear();
         self.token_order.clear();
+    }
+
+    pub(crate) fn record_delivery(&mut self, delivery: Delivery) {
+        if self.deliveries.len() == LOG_CAPACITY {
+            self.deliveries.pop_front();
+        }
+        self.deliveries.push_back(delivery);
     }
 
     pub(crate) fn record(&mut self, entry: LoggedRequest) {
@@ -361,7 +393,7 @@ mod tests {
         let mut state = State::default();
         let mut large = webhook("app-0");
         large.secret = Some("s".repeat(60_000).into());
-        let per_webhook = stored_size(&large);
+        let per_webhook = webhook_size("p", &large) + app_size(&("p".into(), "app-0".into()));
         let apps = 2 * STORED_BYTES_CAPACITY / per_webhook;
         for i in 0..apps {
             let mut w = large.clone();
@@ -390,7 +422,28 @@ mod tests {
         assert!(state.replace("p", smaller.clone()));
         assert_eq!(state.stored_bytes, before - 60_000);
         state.remove("p", smaller.id.as_deref().unwrap());
-        assert_eq!(state.stored_bytes, before - 60_000 - stored_size(&smaller));
+        assert_eq!(
+            state.stored_bytes,
+            before - 60_000 - webhook_size("p", &smaller)
+        );
+        // Forgetting every app brings the count back to zero.
+        while !state.app_order.is_empty() {
+            state.forget_oldest_app();
+        }
+        assert_eq!(state.stored_bytes, 0);
+    }
+
+    #[test]
+    fn every_copy_of_an_app_id_is_counted() {
+        let stored = |app: &str| {
+            let mut state = State::default();
+            state.insert("p", webhook(app));
+            state.stored_bytes
+        };
+        // The webhook's own copy, the map's key, the eviction order and
+        // the id index: four copies.
+        let long = "a".repeat(10_001);
+        assert_eq!(stored(&long) - stored("a"), 4 * 10_000);
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub(crate) async fn create_webhook(
             Ok(request) => request,
             Err(errors) => return invalid(&errors),
         };
+    if let Err(refusal) = super::refuse_long_app_id(&request.app_id) {
+        return refusal;
+    }
     let webhook = stored_webhook(request, new_id());
     let app_id = webhook.app_id.clone().unwrap_or_default();
     let mut state = shared.lock();

@@ -136,6 +136,52 @@ pub(crate) fn invalid(errors: &ValidationErrors) -> Response {
     )
 }
 
+/// The longest id (project, app or webhook) the stand-in accepts, in bytes.
+/// Sinch documents no limit (its app and webhook ids are 26-character
+/// ULIDs, project ids 36-character UUIDs); this one is the stand-in's: long
+/// enough for any id a test makes up, short enough that ids, which are kept
+/// in several places, cannot bloat it.
+pub const MAX_ID_BYTES: usize = 128;
+
+/// 400 for an id longer than [`MAX_ID_BYTES`].
+fn long_id(what: &str, id_bytes: usize) -> Response {
+    sinch_error(
+        400,
+        format!(
+            "Invalid argument: {what} is {id_bytes} bytes long; the stand-in accepts ids of at most {MAX_ID_BYTES}"
+        ),
+        vec![format!("{what}: too long")],
+    )
+}
+
+/// A create's `app_id` longer than [`MAX_ID_BYTES`]: refused.
+pub(crate) fn refuse_long_app_id(app_id: &str) -> Result<(), Response> {
+    if app_id.len() > MAX_ID_BYTES {
+        return Err(long_id("app_id", app_id.len()));
+    }
+    Ok(())
+}
+
+/// Refuses a path whose segments (the ids in it, decoded) are longer than
+/// [`MAX_ID_BYTES`], before any route reads them.
+pub(crate) async fn refuse_long_ids(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let longest = request
+        .uri()
+        .path()
+        .split('/')
+        // Percent-escapes decode to one byte each.
+        .map(|segment| segment.len() - 2 * segment.matches('%').count().min(segment.len() / 3))
+        .max()
+        .unwrap_or(0);
+    if longest > MAX_ID_BYTES {
+        return long_id("a path segment", longest);
+    }
+    next.run(request).await
+}
+
 /// Violations listed in one answer.
 const MAX_DETAILS: usize = 10;
 
