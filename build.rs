@@ -577,6 +577,19 @@ impl FieldExtras<'_> {
 }
 
 impl FieldExtras<'_> {
+    /// `#[doc(alias)]` for each of a schema's `x-doc-aliases` (other names
+    /// users search for, e.g. Sinch's newer "event destination").
+    fn add_doc_aliases(&self, ident: &syn::Ident, attrs: &mut Vec<syn::Attribute>) {
+        let aliases = self
+            .schemas
+            .get(&ident.to_string())
+            .and_then(|s| s.get("x-doc-aliases"))
+            .and_then(Value::as_array);
+        for alias in aliases.into_iter().flatten().filter_map(Value::as_str) {
+            attrs.push(syn::parse_quote!(#[doc(alias = #alias)]));
+        }
+    }
+
     fn serde_name(field: &syn::Field) -> Option<String> {
         for attr in &field.attrs {
             if !attr.path().is_ident("serde") {
@@ -604,7 +617,37 @@ impl FieldExtras<'_> {
 }
 
 impl syn::visit_mut::VisitMut for FieldExtras<'_> {
+    /// A `oneOf` becomes an untagged enum whose variants typify leaves
+    /// undocumented: each gets its alternative's description, found by the
+    /// alternative's `title` (which typify names the variant after).
+    fn visit_item_enum_mut(&mut self, item: &mut syn::ItemEnum) {
+        self.add_doc_aliases(&item.ident, &mut item.attrs);
+        let alternatives = self
+            .schemas
+            .get(&item.ident.to_string())
+            .and_then(|s| s.get("oneOf"))
+            .and_then(Value::as_array);
+        let Some(alternatives) = alternatives else {
+            return;
+        };
+        for variant in item.variants.iter_mut() {
+            if variant.attrs.iter().any(|a| a.path().is_ident("doc")) {
+                continue;
+            }
+            let name = variant.ident.to_string();
+            let doc = alternatives
+                .iter()
+                .find(|a| a.get("title").and_then(Value::as_str) == Some(name.as_str()))
+                .and_then(|a| a.get("description"))
+                .and_then(Value::as_str);
+            if let Some(doc) = doc {
+                variant.attrs.insert(0, syn::parse_quote!(#[doc = #doc]));
+            }
+        }
+    }
+
     fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
+        self.add_doc_aliases(&item.ident, &mut item.attrs);
         let properties = self
             .schemas
             .get(&item.ident.to_string())

@@ -30,6 +30,9 @@ pub struct Union {
     shared: Vec<Shared>,
     variants: Vec<Variant>,
     triggers: bool,
+    /// The key may be absent (`x-keyed-union.optional: true`): the field is
+    /// an `Option`.
+    optional: bool,
 }
 
 struct Shared {
@@ -141,6 +144,7 @@ pub fn read(schemas: &Map<String, Value>, enums: &BTreeSet<&str>) -> Vec<Union> 
             shared,
             variants,
             triggers: by_trigger.is_some(),
+            optional: ext.get("optional").and_then(Value::as_bool) == Some(true),
         });
     }
     out
@@ -271,10 +275,43 @@ pub fn generate(u: &Union) -> TokenStream {
         .collect();
     let payloads: Vec<&TokenStream> = u.variants.iter().map(|v| &v.payload).collect();
     let variant_docs = u.variants.iter().map(|v| v.doc.as_str());
-    let field_doc = format!(
-        "What this is, by its identifying key: see [`{}`].",
-        u.enum_name
-    );
+    let field_doc = if u.optional {
+        format!(
+            "What this is, by its identifying key: see [`{}`]. `None` when no key is present (the spec allows that here).",
+            u.enum_name
+        )
+    } else {
+        format!(
+            "What this is, by its identifying key: see [`{}`].",
+            u.enum_name
+        )
+    };
+    let field_type = if u.optional {
+        quote!(::std::option::Option<#enum_ident>)
+    } else {
+        quote!(#enum_ident)
+    };
+    let finish = if u.optional {
+        quote!(finish_optional)
+    } else {
+        quote!(finish)
+    };
+    let serialize_field = if u.optional {
+        quote! {
+            match &self.#field {
+                #(Some(#enum_ident::#variants(payload)) => map.serialize_entry(#keys, payload)?,)*
+                Some(#enum_ident::Unknown(unknown)) => map.serialize_entry(&unknown.key, &unknown.json)?,
+                None => {}
+            }
+        }
+    } else {
+        quote! {
+            match &self.#field {
+                #(#enum_ident::#variants(payload) => map.serialize_entry(#keys, payload)?,)*
+                #enum_ident::Unknown(unknown) => map.serialize_entry(&unknown.key, &unknown.json)?,
+            }
+        }
+    };
     let expecting = format!(
         "a JSON object with one of the keys {}",
         keys.iter()
@@ -322,7 +359,7 @@ pub fn generate(u: &Union) -> TokenStream {
                 pub #shared_idents: #shared_types,
             )*
             #[doc = #field_doc]
-            pub #field: #enum_ident,
+            pub #field: #field_type,
         }
 
         #[doc = #enum_description]
@@ -383,7 +420,7 @@ pub fn generate(u: &Union) -> TokenStream {
                             }
                         }
                         #(#finish_shared)*
-                        let #field = found.finish::<A::Error>(#enum_ident::KEYS, #enum_ident::Unknown)?;
+                        let #field = found.#finish::<A::Error>(#enum_ident::KEYS, #enum_ident::Unknown)?;
                         Ok(#name { #(#shared_idents,)* #field })
                     }
                 }
@@ -396,10 +433,7 @@ pub fn generate(u: &Union) -> TokenStream {
                 use ::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 #(#serialize_shared)*
-                match &self.#field {
-                    #(#enum_ident::#variants(payload) => map.serialize_entry(#keys, payload)?,)*
-                    #enum_ident::Unknown(unknown) => map.serialize_entry(&unknown.key, &unknown.json)?,
-                }
+                #serialize_field
                 map.end()
             }
         }

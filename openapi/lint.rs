@@ -232,6 +232,15 @@ fn keyed_union_problems(spec: &Value, out: &mut Vec<String>) {
                 problem(format!("x-keyed-union needs `{key}` (a string)"));
             }
         }
+        if ext.get("optional").is_some_and(|o| !o.is_boolean()) {
+            problem("x-keyed-union.optional must be true or false".to_owned());
+        }
+        if ext.get("optional") == Some(&Value::Bool(true)) && ext.get("triggers").is_some() {
+            problem(
+                "x-keyed-union.optional is for content unions (`keys`), not the envelope"
+                    .to_owned(),
+            );
+        }
         let keys: Vec<(&str, &str)> = match (ext.get("triggers"), ext.get("keys")) {
             (Some(Value::Object(map)), None) => map
                 .iter()

@@ -145,6 +145,21 @@ impl<T> Found<T> {
     }
 }
 
+impl<T> Found<T> {
+    /// As [`Found::finish`], for a union whose key may be absent
+    /// (`x-keyed-union.optional`): no key at all is `None`.
+    pub(crate) fn finish_optional<E: de::Error>(
+        self,
+        keys: &[&str],
+        unknown: impl FnOnce(UnknownKey) -> T,
+    ) -> Result<Option<T>, E> {
+        if self.known.is_none() && self.unknown.is_none() {
+            return Ok(None);
+        }
+        self.finish(keys, unknown).map(Some)
+    }
+}
+
 struct Listed<'a>(&'a [&'a str]);
 
 impl fmt::Display for Listed<'_> {

@@ -103,7 +103,10 @@ impl CallbackEvent {
                 ])
             }
             Event::SmartConversation(n) => all([n.message_id.clone()]),
-            Event::RecordNotification(n) => all([n.entity_id.clone(), n.record_status.clone()]),
+            Event::RecordNotification(n) => all([
+                n.entity_id.clone(),
+                n.record_status.as_ref().map(|s| s.as_str().to_owned()),
+            ]),
             Event::Unsupported(n) => all([n.id.clone()]),
             _ => None,
         };

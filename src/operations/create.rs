@@ -24,6 +24,8 @@ impl Client {
     /// println!("created {:?}", webhook.id);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "create_event_destination")]
+    #[doc(alias = "event destination")]
     pub fn create_webhook(
         &self,
         app_id: impl Into<String>,

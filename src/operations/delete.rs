@@ -12,6 +12,8 @@ impl Client {
     /// client.delete_webhook("01H8Z6WEBHOOK").await?;
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "delete_event_destination")]
+    #[doc(alias = "event destination")]
     pub fn delete_webhook<'a>(
         &'a self,
         webhook_id: &'a str,

@@ -41,6 +41,8 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "ensure_event_destination")]
+    #[doc(alias = "event destination")]
     pub fn ensure_webhook(
         &self,
         app_id: impl Into<String>,

@@ -13,6 +13,8 @@ impl Client {
     /// println!("{} -> {:?}", webhook.target.as_str(), webhook.triggers);
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "get_event_destination")]
+    #[doc(alias = "event destination")]
     pub fn get_webhook<'a>(
         &'a self,
         webhook_id: &'a str,

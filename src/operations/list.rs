@@ -14,6 +14,8 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "list_event_destinations")]
+    #[doc(alias = "event destination")]
     pub async fn list_webhooks(&self, app_id: &str) -> Result<Vec<Webhook>, Error> {
         self.execute(validate::path_id("app_id", app_id).map(|()| List(app_id)))
             .await

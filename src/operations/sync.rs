@@ -43,6 +43,8 @@ impl Client {
     /// println!("{} steps applied", report.applied().len());
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "sync_event_destinations")]
+    #[doc(alias = "event destination")]
     pub fn sync_webhooks(
         &self,
         app_id: impl Into<String>,

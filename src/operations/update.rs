@@ -27,6 +27,8 @@ impl Client {
     /// println!("now {}", webhook.target.as_str());
     /// # Ok(()) }
     /// ```
+    #[doc(alias = "update_event_destination")]
+    #[doc(alias = "event destination")]
     pub fn update_webhook(&self, webhook_id: impl Into<String>) -> UpdateWebhook<'_> {
         UpdateWebhook {
             client: self,

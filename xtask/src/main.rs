@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask --help`.
 
 mod bench;
+mod spec_diff;
 // The same lint build.rs runs; it lives beside the spec so the published crate has it.
 #[path = "../../openapi/lint.rs"]
 mod lint;
@@ -26,6 +27,11 @@ Tasks:
                    get cost (instructions, cache misses, branch mispredictions)
                    for raw, raw + decode and ours under 32 tasks: deterministic
                    where timings on a shared machine are not. Needs valgrind.
+  spec-diff FILE   Compare openapi/webhooks.yaml with a Sinch OpenAPI document
+                   (YAML or JSON): per callback event and per webhook operation,
+                   the property paths and enum values one has and the other
+                   lacks, and required fields that differ. Exit 1 when ours
+                   lacks something.
   help, --help     This text.
 ";
 
@@ -40,6 +46,7 @@ fn main() -> ExitCode {
         ["codegen", "--check"] => codegen_check(),
         ["bench"] => bench::run(&root()),
         ["bench", "--model"] => bench::model(&root()),
+        ["spec-diff", file] => return spec_diff_task(file),
         [] | ["help"] | ["--help"] | ["-h"] => {
             print!("{HELP}");
             return ExitCode::SUCCESS;
@@ -53,6 +60,43 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Reads a YAML (or JSON) OpenAPI document.
+fn read_document(path: &Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_norway::from_str(&text).map_err(|e| format!("{}: not YAML or JSON: {e}", path.display()))
+}
+
+fn spec_diff_task(file: &str) -> ExitCode {
+    let documents = read_document(&root().join(SPEC))
+        .and_then(|ours| read_document(Path::new(file)).map(|theirs| (ours, theirs)));
+    let (ours, theirs) = match documents {
+        Ok(documents) => documents,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let keys = spec_diff::trigger_keys(&ours);
+    let theirs_surface = spec_diff::surface(&theirs, &keys);
+    if theirs_surface.is_empty() {
+        eprintln!(
+            "error: {file}: no callback events (ConversationWebhookEvent) and no webhook operations found"
+        );
+        return ExitCode::from(2);
+    }
+    let diff = spec_diff::compare(&spec_diff::surface(&ours, &keys), &theirs_surface);
+    print!("{}", spec_diff::report(&diff, "theirs"));
+    let totals = spec_diff::totals(&diff);
+    if totals.paths_lacking + totals.values_lacking > 0 {
+        eprintln!(
+            "{SPEC} lacks {} property paths and {} enum values of {file}: add them, then `cargo xtask codegen`",
+            totals.paths_lacking, totals.values_lacking
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }
 
 fn root() -> PathBuf {
