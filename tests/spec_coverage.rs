@@ -83,6 +83,12 @@ fn spec_diff_finds_what_a_spec_lacks() {
         .as_object_mut()
         .unwrap()
         .remove("secret");
+    // A field only one alternative of a merged `oneOf` has (LINE's body):
+    // every alternative counts, not only the first.
+    schemas["ChannelSpecificContentBody"]["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("emphasized_item");
     let keys = spec_diff::trigger_keys(&theirs);
     let diff = spec_diff::compare(
         &spec_diff::surface(&lacking, &keys),
@@ -100,6 +106,20 @@ fn spec_diff_finds_what_a_spec_lacks() {
             .values_only_theirs
             .contains(&"message.channel_identity.channel: RCS".to_owned()),
         "{inbound:?}"
+    );
+    // Against Sinch's document, where LINE's body is the second alternative
+    // of a `oneOf` whose first (WhatsApp's) also has a `body`.
+    let against_sinch = spec_diff::compare(
+        &spec_diff::surface(&lacking, &keys),
+        &spec_diff::surface(&sinchs(), &keys),
+    );
+    let submit = &against_sinch["event MESSAGE_SUBMIT (message_submit_notification)"];
+    assert!(
+        submit.only_theirs.contains(
+            &"message_submit_notification.submitted_message.channel_specific_message.*.message.body.emphasized_item.item_key"
+                .to_owned()
+        ),
+        "{submit:?}"
     );
     let create = &diff["operation POST /v1/projects/{project_id}/webhooks: request"];
     assert_eq!(create.only_theirs, ["secret"]);

@@ -17,8 +17,8 @@
 //! A callback from a newer Sinch parses:
 //! - a key this crate does not know, holding an object, is
 //!   [`Event::Unknown`] with the key and its JSON as received (the same for
-//!   content: [`ContactMessageContent::Unknown`] holds a `media_card_message`,
-//!   a `fallback_message`, ...);
+//!   content: [`ContactMessageContent::Unknown`] holds a kind of message
+//!   newer than the crate);
 //! - fields this crate does not know are ignored; every field it knows may be
 //!   missing or `null` (`None`, or an empty list), except `app_id` and
 //!   `project_id`;

@@ -172,7 +172,7 @@ fn operations(doc: &Value, out: &mut Surface) {
                 };
                 let schema = parameter.get("schema").unwrap_or(&Value::Null);
                 let required = parameter.get("required").and_then(Value::as_bool) == Some(true);
-                parameters.property("", &format!("{place}:{param_name}"), schema, required);
+                parameters.property("", &format!("{place}:{param_name}"), &[schema], required);
             }
             out.insert(format!("{name}: parameters"), parameters.section);
             let body = operation
@@ -217,7 +217,9 @@ fn resolve<'a>(doc: &'a Value, value: &'a Value) -> (Option<&'a str>, &'a Value)
 /// merged in (a `$ref` followed).
 #[derive(Default)]
 struct Merged<'a> {
-    properties: BTreeMap<String, &'a Value>,
+    /// Each property with every schema given for it (alternatives of a
+    /// `oneOf` may type one name differently: all count).
+    properties: BTreeMap<String, Vec<&'a Value>>,
     required: BTreeSet<String>,
     values: BTreeSet<String>,
     items: Option<&'a Value>,
@@ -239,7 +241,10 @@ impl<'a> Merged<'a> {
         let schema = resolve(doc, schema).1;
         if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
             for (name, property) in properties {
-                self.properties.entry(name.clone()).or_insert(property);
+                self.properties
+                    .entry(name.clone())
+                    .or_default()
+                    .push(property);
                 for alias in property
                     .get("x-aliases")
                     .and_then(Value::as_array)
@@ -247,7 +252,10 @@ impl<'a> Merged<'a> {
                     .flatten()
                     .filter_map(Value::as_str)
                 {
-                    self.properties.entry(alias.to_owned()).or_insert(property);
+                    self.properties
+                        .entry(alias.to_owned())
+                        .or_default()
+                        .push(property);
                 }
             }
         }
@@ -323,21 +331,22 @@ impl<'a> Walker<'a> {
         walker.section
     }
 
-    fn property(&mut self, prefix: &str, name: &str, schema: &'a Value, required: bool) {
+    /// A property (given by one or more schemas) and what is below it.
+    fn property(&mut self, prefix: &str, name: &str, schemas: &[&'a Value], required: bool) {
         let path = if prefix.is_empty() {
             name.to_owned()
         } else {
             format!("{prefix}.{name}")
         };
-        let merged = Merged::of(self.doc, schema);
-        self.section.paths.insert(
-            path.clone(),
-            Leaf {
-                values: merged.values.clone(),
-                required,
-            },
-        );
-        self.children(&path, schema);
+        let leaf = self.section.paths.entry(path.clone()).or_default();
+        leaf.required |= required;
+        for schema in schemas {
+            let merged = Merged::of(self.doc, schema);
+            leaf.values.extend(merged.values);
+        }
+        for schema in schemas {
+            self.children(&path, schema);
+        }
     }
 
     /// What is below `path`: properties, array items, map values.
@@ -369,10 +378,10 @@ impl<'a> Walker<'a> {
             }
         }
         if let Some(items) = merged.items {
-            self.property(path, "[]", items, false);
+            self.property(path, "[]", &[items], false);
         }
         if let Some(values) = merged.map_values {
-            self.property(path, "*", values, false);
+            self.property(path, "*", &[values], false);
         }
         self.stack.truncate(self.stack.len() - pushed);
     }
