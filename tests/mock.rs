@@ -2,6 +2,8 @@
 //! over raw HTTP, and the `sinch-mock` binary and `create_webhook` example as
 //! processes.
 
+mod common;
+
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -576,21 +578,6 @@ fn sinch_mock_binary_prints_its_url_logs_requests_and_stops_on_ctrl_c() {
     assert!(status.success(), "clean exit on Ctrl-C: {status:?}");
 }
 
-/// Starts `sinch-mock` with its stdout piped; the pipe and the base URL.
-fn spawn_sinch_mock() -> (std::process::Child, std::process::ChildStdout, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sinch-mock"))
-        .args(["--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut reader = BufReader::new(stdout);
-    let mut base_url = String::new();
-    std::io::BufRead::read_line(&mut reader, &mut base_url).unwrap();
-    (child, reader.into_inner(), base_url.trim().to_owned())
-}
-
 /// `n` authenticated list requests, one after another; how many got a 200.
 fn list_requests(base_url: &str, n: usize) -> usize {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -624,7 +611,7 @@ fn list_requests(base_url: &str, n: usize) -> usize {
 #[test]
 fn sinch_mock_keeps_serving_when_its_stdout_is_closed_or_never_read() {
     // Closed: every log write fails (EPIPE).
-    let (mut child, stdout, base_url) = spawn_sinch_mock();
+    let (mut child, stdout, base_url) = common::spawn_sinch_mock(&[]);
     drop(stdout);
     assert_eq!(list_requests(&base_url, 300), 300);
     assert!(child.try_wait().unwrap().is_none(), "still running");
@@ -632,7 +619,7 @@ fn sinch_mock_keeps_serving_when_its_stdout_is_closed_or_never_read() {
     let _ = child.wait();
 
     // Never read: the pipe fills (64 KiB, about 1000 lines) and writes block.
-    let (mut child, _stdout, base_url) = spawn_sinch_mock();
+    let (mut child, _stdout, base_url) = common::spawn_sinch_mock(&[]);
     let started = std::time::Instant::now();
     assert_eq!(list_requests(&base_url, 3000), 3000);
     assert!(started.elapsed() < Duration::from_secs(60));

@@ -67,14 +67,29 @@ fn token_requests(scripted: &common::Server) -> Vec<Recorded> {
     scripted.tokens.lock().unwrap().clone()
 }
 
-#[tokio::test]
-async fn basic_credentials_go_as_http_basic_and_the_token_as_bearer() {
+/// The scripted server (token endpoint and receiver) and a stand-in whose
+/// app `app` has one webhook at the scripted `/hook`, with `credentials`
+/// (given the id `cid`, the secret `c-secret` and the scripted token route).
+async fn oauth_webhook(
+    credentials: impl FnOnce(NewClientCredentials) -> NewClientCredentials,
+) -> (std::sync::Arc<common::Server>, MockServer) {
     let (scripted, url) = common::serve().await;
     let (server, client) = stand_in(fast()).await;
-    let credentials = NewClientCredentials::new("cid", "c-secret", format!("{url}/oauth2/token"))
-        .scope("callbacks:write events")
-        .response_type("token");
-    webhook(&client, "app", &format!("{url}/hook"), Some(credentials)).await;
+    let given = NewClientCredentials::new("cid", "c-secret", format!("{url}/oauth2/token"));
+    webhook(
+        &client,
+        "app",
+        &format!("{url}/hook"),
+        Some(credentials(given)),
+    )
+    .await;
+    (scripted, server)
+}
+
+#[tokio::test]
+async fn basic_credentials_go_as_http_basic_and_the_token_as_bearer() {
+    let (scripted, server) =
+        oauth_webhook(|c| c.scope("callbacks:write events").response_type("token")).await;
 
     let sent = inbound(&server, "app", "m1").await;
     assert_eq!(sent.len(), 1, "{sent:?}");
@@ -109,12 +124,7 @@ async fn basic_credentials_go_as_http_basic_and_the_token_as_bearer() {
 
 #[tokio::test]
 async fn form_credentials_go_as_form_fields_and_blank_scope_is_left_out() {
-    let (scripted, url) = common::serve().await;
-    let (server, client) = stand_in(fast()).await;
-    let credentials = NewClientCredentials::new("cid", "c-secret", format!("{url}/oauth2/token"))
-        .scope("   ")
-        .token_request_type("FORM");
-    webhook(&client, "app", &format!("{url}/hook"), Some(credentials)).await;
+    let (scripted, server) = oauth_webhook(|c| c.scope("   ").token_request_type("FORM")).await;
 
     assert_eq!(
         inbound(&server, "app", "m1").await[0].outcome,
@@ -167,15 +177,12 @@ async fn an_unknown_token_request_type_means_basic() {
 
 #[tokio::test]
 async fn the_token_is_cached_for_its_expires_in_clamped_to_at_least_30_s() {
-    let (scripted, url) = common::serve().await;
+    let (scripted, server) = oauth_webhook(|c| c).await;
     // expires_in 1: kept 30 s (the clamp), so a delivery 1.5 s later reuses it.
     scripted.script_tokens([reply(
         200,
         r#"{"access_token":"short","expires_in":1,"token_type":"bearer"}"#,
     )]);
-    let (server, client) = stand_in(fast()).await;
-    let credentials = NewClientCredentials::new("cid", "c-secret", format!("{url}/oauth2/token"));
-    webhook(&client, "app", &format!("{url}/hook"), Some(credentials)).await;
 
     inbound(&server, "app", "m1").await;
     inbound(&server, "app", "m2").await;
@@ -220,16 +227,13 @@ async fn other_credentials_get_their_own_token() {
 
 #[tokio::test]
 async fn a_failing_token_endpoint_fails_the_delivery_with_the_reason_and_sends_nothing() {
-    let (scripted, url) = common::serve().await;
+    let (scripted, server) = oauth_webhook(|c| c).await;
     // 401: not retried. Then an answer without a token, and one not JSON.
     scripted.script_tokens([
         reply(401, r#"{"error":"invalid_client"}"#),
         reply(200, r#"{"expires_in":60}"#),
         reply(200, "not json"),
     ]);
-    let (server, client) = stand_in(fast()).await;
-    let credentials = NewClientCredentials::new("cid", "c-secret", format!("{url}/oauth2/token"));
-    webhook(&client, "app", &format!("{url}/hook"), Some(credentials)).await;
 
     for expected in ["answered 401", "no access_token", "not JSON"] {
         let sent = inbound(&server, "app", "m").await;
@@ -252,11 +256,8 @@ async fn a_failing_token_endpoint_fails_the_delivery_with_the_reason_and_sends_n
 
 #[tokio::test]
 async fn a_token_endpoint_answering_503_is_retried_then_the_callback_goes_out() {
-    let (scripted, url) = common::serve().await;
+    let (scripted, server) = oauth_webhook(|c| c).await;
     scripted.script_tokens([reply(503, "{}")]);
-    let (server, client) = stand_in(fast()).await;
-    let credentials = NewClientCredentials::new("cid", "c-secret", format!("{url}/oauth2/token"));
-    webhook(&client, "app", &format!("{url}/hook"), Some(credentials)).await;
 
     let sent = inbound(&server, "app", "m").await;
     let outcomes: Vec<_> = sent

@@ -2,7 +2,8 @@
 //! itself, not between two stand-ins), ids longer than its documented limit
 //! are refused, and its resident memory stays within 1.5× of its documented
 //! cap however large the fields sent. Loopback only; every wait is bounded.
-use std::process::{Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -180,16 +181,7 @@ fn oversized_fields_keep_resident_memory_within_one_and_a_half_times_the_cap() {
         eprintln!("no /proc: resident memory cannot be read here; skipped");
         return;
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sinch-mock"))
-        .args(["--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut base_url = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut base_url).unwrap();
-    let base_url = base_url.trim().to_owned();
+    let (mut child, mut stdout, base_url) = common::spawn_sinch_mock(&[]);
     // Keep reading the request log, so stdout never backs up.
     std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
 

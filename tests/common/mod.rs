@@ -222,3 +222,22 @@ pub fn unused_local_url() -> String {
         .unwrap();
     format!("http://127.0.0.1:{port}")
 }
+
+/// Starts `sinch-mock` on a free loopback port with `args`, stdout piped:
+/// the process, the rest of its stdout (the request log) and its base URL
+/// (the first line).
+pub fn spawn_sinch_mock(args: &[&str]) -> (std::process::Child, std::process::ChildStdout, String) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sinch-mock"))
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut base_url = String::new();
+    reader.read_line(&mut base_url).unwrap();
+    (child, reader.into_inner(), base_url.trim().to_owned())
+}
