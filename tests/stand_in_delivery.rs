@@ -22,10 +22,12 @@ async fn stand_in(builder: MockServerBuilder) -> (MockServer, Client) {
     (server, client)
 }
 
+/// Short back-off, no rate; a delivery timeout long enough that a loaded
+/// machine's slow answer is not taken for a timeout.
 fn fast() -> MockServerBuilder {
     MockServer::builder()
         .delivery_backoff(Duration::from_millis(20))
-        .delivery_timeout(Duration::from_millis(300))
+        .delivery_timeout(Duration::from_secs(3))
         .callback_rate(0)
 }
 
@@ -313,10 +315,15 @@ async fn a_503_is_retried_with_back_off_each_attempt_signed_afresh() {
 async fn a_429_and_a_timeout_are_retried_until_the_retries_are_spent() {
     let (scripted, url) = common::serve().await;
     let mut slow = reply(200, "{}");
-    slow.delay = Duration::from_secs(2);
+    slow.delay = Duration::from_secs(6);
     // 429, a timeout (300 ms), then 500 twice more: four attempts, all failed.
     scripted.script_api([reply(429, "{}"), slow, reply(500, "{}"), reply(500, "{}")]);
-    let (server, client) = stand_in(fast().delivery_retries(3)).await;
+    let (server, client) = stand_in(
+        fast()
+            .delivery_retries(3)
+            .delivery_timeout(Duration::from_secs(2)),
+    )
+    .await;
     webhook(&client, "app", &format!("{url}/hook"), None).await;
 
     let sent = inbound(&server, "app", "m").await;
@@ -426,8 +433,8 @@ fn arrival_order(scripted: &common::Server) -> Vec<String> {
 
 async fn shuffled_batch(seed: Option<u64>) -> Vec<String> {
     let (scripted, url) = common::serve().await;
-    // 50 a second: callbacks 20 ms apart, so they arrive in the order sent.
-    let mut builder = fast().callback_rate(50);
+    // 10 a second: callbacks 100 ms apart, so they arrive in the order sent.
+    let mut builder = fast().callback_rate(10);
     if let Some(seed) = seed {
         builder = builder.shuffle_deliveries(seed);
     }
@@ -530,7 +537,7 @@ async fn the_events_route_takes_a_batch_and_answers_every_attempt() {
 async fn a_stopped_stand_in_drops_its_pending_retries() {
     let (scripted, url) = common::serve().await;
     scripted.script_api([reply(503, "{}")]);
-    let (server, client) = stand_in(fast().delivery_backoff(Duration::from_millis(400))).await;
+    let (server, client) = stand_in(fast().delivery_backoff(Duration::from_secs(1))).await;
     webhook(&client, "app", &format!("{url}/hook"), None).await;
     let route = format!(
         "{}/_mock/projects/mock-project/apps/app/events",
@@ -543,7 +550,10 @@ async fn a_stopped_stand_in_drops_its_pending_retries() {
             .send()
             .await
     });
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    let first = std::time::Instant::now();
+    while scripted.api_calls().is_empty() && first.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(scripted.api_calls().len(), 1, "the first attempt went out");
     drop(server);
     let answered = tokio::time::timeout(Duration::from_secs(5), injecting).await;
@@ -551,6 +561,6 @@ async fn a_stopped_stand_in_drops_its_pending_retries() {
         answered.is_ok(),
         "the route answered once the stand-in stopped"
     );
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(scripted.api_calls().len(), 1, "no retry after the stop");
 }
