@@ -564,3 +564,66 @@ async fn a_stopped_stand_in_drops_its_pending_retries() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(scripted.api_calls().len(), 1, "no retry after the stop");
 }
+
+#[tokio::test]
+async fn sinch_mock_takes_the_delivery_flags() {
+    let (scripted, url) = common::serve().await;
+    scripted.script_api([reply(503, "{}")]);
+    let (mut child, stdout, base_url) = common::spawn_sinch_mock(&[
+        "--delivery-retries",
+        "1",
+        "--delivery-backoff-ms",
+        "10",
+        "--duplicate-deliveries",
+        "--callback-rate",
+        "0",
+        "--also-project",
+        "project-b",
+    ]);
+    std::thread::spawn(move || std::io::copy(&mut { stdout }, &mut std::io::sink()));
+    let client = |project: &str| {
+        sinch_conversation::Client::builder()
+            .project_id(project)
+            .base_url(&base_url)
+            .basic_auth(MockServer::DEFAULT_KEY_ID, MockServer::DEFAULT_KEY_SECRET)
+            .build()
+            .unwrap()
+    };
+    webhook(&client("mock-project"), "app", &format!("{url}/hook"), None).await;
+    // --also-project: the key is valid for project-b too.
+    client("project-b").list_webhooks("app").await.unwrap();
+
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{base_url}/_mock/projects/mock-project/apps/app/events"
+        ))
+        .json(&json!({"trigger": "MESSAGE_INBOUND", "payload": {"id": "m1"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut attempts: Vec<(bool, u64, serde_json::Value)> = answer["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["duplicate"].as_bool().unwrap(),
+                d["attempt"].as_u64().unwrap(),
+                d["outcome"].clone(),
+            )
+        })
+        .collect();
+    attempts.sort_by_key(|a| (a.0, a.1));
+    // Two copies; whichever got the 503 was retried once (--delivery-retries 1).
+    assert_eq!(attempts.len(), 3, "{answer}");
+    assert_eq!(scripted.api_calls().len(), 3);
+    let retried: Vec<_> = attempts.iter().filter(|a| a.1 == 2).collect();
+    assert_eq!(retried.len(), 1, "{answer}");
+    assert_eq!(retried[0].2, json!({"status": 200}));
+    assert!(attempts.iter().any(|a| a.0) && attempts.iter().any(|a| !a.0));
+}

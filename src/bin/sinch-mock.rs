@@ -401,6 +401,29 @@ mod tests {
         );
     }
 
+    #[test]
+    fn help_lists_every_flag() {
+        for flag in [
+            "--addr",
+            "--project-id",
+            "--key-id",
+            "--key-secret",
+            "--token-lifetime-secs",
+            "--rate-limit",
+            "--omit-secrets",
+            "--also-project",
+            "--delivery-retries",
+            "--delivery-backoff-ms",
+            "--delivery-timeout-ms",
+            "--duplicate-deliveries",
+            "--shuffle-deliveries",
+            "--callback-rate",
+            "/_mock/projects/{project_id}/apps/{app_id}/events",
+        ] {
+            assert!(HELP.contains(flag), "{flag}");
+        }
+    }
+
     proptest! {
         /// Any command line parses or is refused with a message; never a
         /// panic. `PROPTEST_CASES=100000 cargo test --release --all-features
