@@ -231,13 +231,20 @@ async fn other_credentials_get_their_own_token() {
 async fn a_failing_token_endpoint_fails_the_delivery_with_the_reason_and_sends_nothing() {
     let (scripted, server) = oauth_webhook(|c| c).await;
     // 401: not retried. Then an answer without a token, and one not JSON.
+    let huge = format!(r#"{{"access_token":"{}"}}"#, "t".repeat(70_000));
     scripted.script_tokens([
         reply(401, r#"{"error":"invalid_client"}"#),
         reply(200, r#"{"expires_in":60}"#),
         reply(200, "not json"),
+        reply(200, &huge),
     ]);
 
-    for expected in ["answered 401", "no access_token", "not JSON"] {
+    for expected in [
+        "answered 401",
+        "no access_token",
+        "not JSON",
+        "larger than 65536 bytes",
+    ] {
         let sent = inbound(&server, "app", "m").await;
         assert_eq!(sent.len(), 1, "not retried: {sent:?}");
         match &sent[0].outcome {

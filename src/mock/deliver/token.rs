@@ -12,6 +12,8 @@ use crate::types::StoredClientCredentials;
 /// Shortest and longest time a token is kept, as Sinch documents for
 /// `expires_in`.
 pub(crate) const EXPIRES_IN_RANGE: (u64, u64) = (30, 3600);
+/// The largest token answer read (as the client's own token fetch).
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// Credentials whose token is kept; beyond it expired ones are dropped, then
 /// all (a test tool with 1 000 token endpoints at once is not a use).
 const CACHE_CAPACITY: usize = 1000;
@@ -174,9 +176,22 @@ async fn fetch(
             status == 429 || status >= 500,
         ));
     }
-    let answer: serde_json::Value = response
-        .json()
+    let mut response = response;
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
         .await
+        .map_err(|e| failure(super::transport_error(&e), true))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(failure(
+                format!("the answer is larger than {MAX_ANSWER_BYTES} bytes"),
+                false,
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let answer: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|_| failure("the answer is not JSON".to_owned(), false))?;
     let Some(token) = answer
         .get("access_token")
