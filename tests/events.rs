@@ -741,3 +741,197 @@ fn json(raw: Option<&events::RawJson>) -> serde_json::Value {
     raw.map(|r| r.parse().expect("valid JSON"))
         .unwrap_or_default()
 }
+
+/// Every shape Sinch's document gives, typed (issue 20): an app message
+/// with choices of every kind, channel overrides and a channel-specific
+/// flow; inbound product responses, fallbacks and channel-specific
+/// replies; the shortlink event; every Smart Conversations analysis.
+mod typed_from_sinchs_document {
+    use sinch_conversation::events::{
+        AppMessageKind, CardHeight, ChannelSpecificContactContentType, ChannelSpecificContentType,
+        ChoiceKind, ContactMessageContent, ContactMessageEventKind, Event,
+        OffensiveAnalysisEvaluation, ReasonCode, Sentiment,
+    };
+
+    use super::{inbound, parse};
+
+    #[test]
+    fn a_submitted_card_with_every_kind_of_choice_and_its_overrides() {
+        let Event::MessageSubmit(submit) = parse("message_submit_card").event else {
+            panic!()
+        };
+        let message = submit.submitted_message.expect("submitted_message");
+        let Some(AppMessageKind::CardMessage(card)) = &message.kind else {
+            panic!("{:?}", message.kind)
+        };
+        assert_eq!(card.height, Some(CardHeight::Medium));
+        let kinds: Vec<&str> = card.choices.iter().map(|c| c.kind.key()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "text_message",
+                "url_message",
+                "call_message",
+                "calendar_message"
+            ]
+        );
+        assert_eq!(card.choices[0].postback_data.as_deref(), Some("track:42"));
+        let ChoiceKind::CalendarMessage(calendar) = &card.choices[3].kind else {
+            panic!()
+        };
+        assert_eq!(calendar.event_title.as_deref(), Some("Delivery"));
+        let sms = message
+            .explicit_channel_message
+            .as_ref()
+            .expect("overrides");
+        assert_eq!(sms["SMS"], "Your order: two items, arriving Friday");
+        let rcs = &message
+            .explicit_channel_omni_message
+            .as_ref()
+            .expect("omni")["RCS"];
+        assert_eq!(rcs.kind.key(), "text_message");
+        let whatsapp = &message.channel_specific_message.as_ref().expect("specific")["WHATSAPP"];
+        assert_eq!(
+            whatsapp.message_type,
+            Some(ChannelSpecificContentType::Flows)
+        );
+        let flow = whatsapp.message.as_ref().expect("flow");
+        assert_eq!(flow.flow_id.as_deref(), Some("1234"));
+        assert_eq!(
+            flow.body.as_ref().and_then(|b| b.text.as_deref()),
+            Some("How did we do?")
+        );
+        assert_eq!(
+            message
+                .agent
+                .as_ref()
+                .and_then(|a| a.display_name.as_deref()),
+            Some("Ada")
+        );
+    }
+
+    #[test]
+    fn inbound_product_responses_fallbacks_and_channel_specific_replies() {
+        let ContactMessageContent::ProductResponseMessage(products) =
+            inbound("message_inbound_product_response").content
+        else {
+            panic!()
+        };
+        assert_eq!(products.catalog_id.as_deref(), Some("cat-1"));
+        assert_eq!(products.products.len(), 2);
+        assert_eq!(products.products[0].quantity, Some(2));
+        assert_eq!(products.products[1].item_price, Some(19.0));
+
+        let ContactMessageContent::FallbackMessage(fallback) =
+            inbound("message_inbound_fallback").content
+        else {
+            panic!()
+        };
+        let reason = fallback.reason.expect("reason");
+        assert_eq!(reason.code, Some(ReasonCode::UnsupportedOperation));
+        assert_eq!(reason.channel_code.as_deref(), Some("131051"));
+
+        let ContactMessageContent::ChannelSpecificMessage(reply) =
+            inbound("message_inbound_channel_specific").content
+        else {
+            panic!()
+        };
+        assert_eq!(
+            reply.message_type,
+            Some(ChannelSpecificContactContentType::NfmReply)
+        );
+        let nfm = reply.message.and_then(|m| m.nfm_reply).expect("nfm_reply");
+        assert_eq!(nfm.body.as_deref(), Some("Sent"));
+    }
+
+    #[test]
+    fn the_shortlink_event_is_typed() {
+        let Event::EventInbound(event) = parse("event_inbound_shortlink").event else {
+            panic!()
+        };
+        let Some(ContactMessageEventKind::ShortlinkActivatedEvent(link)) =
+            event.contact_message_event.map(|e| e.kind)
+        else {
+            panic!()
+        };
+        assert_eq!(link.payload.as_deref(), Some("spring-sale"));
+        assert_eq!(link.ref_.as_deref(), Some("ad-17"));
+        assert_eq!(link.existing_thread, Some(false));
+    }
+
+    #[test]
+    fn every_smart_conversations_analysis_is_typed() {
+        let Event::SmartConversation(n) = parse("smart_conversation_full").event else {
+            panic!()
+        };
+        let results = n.analysis_results.expect("analysis_results");
+        assert_eq!(
+            results.ml_sentiment_result[0].sentiment,
+            Some(Sentiment::Negative)
+        );
+        assert_eq!(results.ml_sentiment_result[0].results.len(), 2);
+        let nlu = &results.ml_nlu_result[0];
+        assert_eq!(nlu.intent.as_deref(), Some("refund.request"));
+        assert_eq!(nlu.results[1].intent.as_deref(), Some("general.complaint"));
+        let image = &results.ml_image_recognition_result[0];
+        let document = image
+            .document_image_classification
+            .as_ref()
+            .expect("document");
+        assert_eq!(document.doc_type.as_deref(), Some("receipt"));
+        let ocr = image.optical_character_recognition.as_ref().expect("ocr");
+        assert_eq!(ocr.result[0].data, ["TOTAL", "29.00 EUR"]);
+        let fields = image
+            .document_field_classification
+            .as_ref()
+            .expect("fields");
+        assert_eq!(fields.result[0]["total"].data, ["29.00"]);
+        assert_eq!(
+            results.ml_pii_result[0].masked.as_deref(),
+            Some("Call me at {PHONE_NUMBER}")
+        );
+        assert_eq!(
+            results.ml_offensive_analysis_result[0].evaluation,
+            Some(OffensiveAnalysisEvaluation::Safe)
+        );
+    }
+
+    #[test]
+    fn kinds_and_values_newer_than_the_crate_still_parse() {
+        let body =
+            br#"{"app_id":"a","project_id":"p","message_submit_notification":{"submitted_message":{
+            "hologram_message":{"url":"https://media.example.com/h.glb"},
+            "agent":{"display_name":"Bot","type":"ROBOT_V2"}}},
+            "brand_new_section":{}}"#;
+        let Event::MessageSubmit(submit) = sinch_conversation::events::parse(body)
+            .expect("parses")
+            .event
+        else {
+            panic!()
+        };
+        let message = submit.submitted_message.expect("submitted");
+        assert_eq!(
+            message.kind.as_ref().map(|k| k.key()),
+            Some("hologram_message")
+        );
+        assert!(!message.kind.as_ref().is_some_and(|k| k.is_known()));
+        let agent_type = message.agent.and_then(|a| a.type_).expect("type");
+        assert_eq!(agent_type.as_str(), "ROBOT_V2");
+
+        let choice = br#"{"app_id":"a","project_id":"p","message_submit_notification":{"submitted_message":{
+            "choice_message":{"choices":[{"poll_message":{"question":"?"},"postback_data":"p"}]}}}}"#;
+        let Event::MessageSubmit(submit) = sinch_conversation::events::parse(choice)
+            .expect("parses")
+            .event
+        else {
+            panic!()
+        };
+        let Some(Some(AppMessageKind::ChoiceMessage(choices))) =
+            submit.submitted_message.map(|m| m.kind)
+        else {
+            panic!()
+        };
+        assert_eq!(choices.choices[0].kind.key(), "poll_message");
+        assert_eq!(choices.choices[0].postback_data.as_deref(), Some("p"));
+    }
+}
