@@ -634,3 +634,20 @@ async fn sinch_mock_takes_the_delivery_flags() {
     assert_eq!(retried[0].2, json!({"status": 200}));
     assert!(attempts.iter().any(|a| a.0) && attempts.iter().any(|a| !a.0));
 }
+
+#[tokio::test]
+async fn a_target_with_credentials_in_its_url_gets_them_as_basic_and_the_record_hides_them() {
+    let (scripted, url) = common::serve().await;
+    let (server, client) = stand_in(fast()).await;
+    let with_password = url.replace("http://", "http://hook-user:hook-pw@");
+    webhook(&client, "app", &format!("{with_password}/hook"), None).await;
+    let sent = inbound(&server, "app", "m1").await;
+    assert_eq!(sent[0].outcome, DeliveryOutcome::Status(200));
+    // Sent to the real URL, not to its redacted form.
+    assert_eq!(
+        header(&scripted.api_calls()[0], "authorization"),
+        format!("Basic {}", base64_of("hook-user:hook-pw"))
+    );
+    assert!(!sent[0].target.contains("hook-pw"), "{}", sent[0].target);
+    assert!(!format!("{:?}", server.deliveries()).contains("hook-pw"));
+}
