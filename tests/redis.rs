@@ -386,3 +386,36 @@ async fn sinch_webhooks_sync_shares_the_limit_through_redis() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A Redis URL's password reaches no error: an invalid URL, a port where
+/// nothing listens, and a password the server refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_password_reaches_no_error() {
+    const PASSWORD: &str = "SENTINEL-REDIS-PW-7c1e";
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let mut urls = vec![
+        format!("redis://:{PASSWORD}@127.0.0.1:notaport/0"),
+        format!("redis://user:{PASSWORD}@127.0.0.1:{dead_port}/0"),
+        format!("rediss://:{PASSWORD}@[::1/0"),
+    ];
+    let server = redis();
+    if let Some((url, _)) = &server {
+        // The test server has no password: AUTH with one is refused.
+        urls.push(url.replacen("redis://", &format!("redis://user:{PASSWORD}@"), 1));
+    }
+    for url in &urls {
+        let dedup = RedisDeduplicator::connect(url).await;
+        let limit = RedisRateLimit::connect(url, 10).await;
+        for shown in [
+            format!("{dedup:?}"),
+            format!("{limit:?}"),
+            dedup.err().map(|e| e.to_string()).unwrap_or_default(),
+            limit.err().map(|e| e.to_string()).unwrap_or_default(),
+        ] {
+            assert!(!shown.contains(PASSWORD), "{url}: {shown}");
+        }
+    }
+}

@@ -651,3 +651,29 @@ async fn a_target_with_credentials_in_its_url_gets_them_as_basic_and_the_record_
     assert!(!sent[0].target.contains("hook-pw"), "{}", sent[0].target);
     assert!(!format!("{:?}", server.deliveries()).contains("hook-pw"));
 }
+
+#[tokio::test]
+async fn a_token_endpoint_with_credentials_in_its_url_reaches_no_record() {
+    let (scripted, url) = common::serve().await;
+    scripted.script_tokens([reply(401, "{}")]);
+    let (server, client) = stand_in(fast()).await;
+    let endpoint = format!(
+        "{}/oauth2/token",
+        url.replace("http://", "http://ep-user:ep-pw@")
+    );
+    let credentials = NewClientCredentials::new("cid", "c-secret", endpoint);
+    webhook(&client, "app", &format!("{url}/hook"), Some(credentials)).await;
+    let sent = inbound(&server, "app", "m1").await;
+    assert!(
+        matches!(&sent[0].outcome, DeliveryOutcome::TokenFailed(_)),
+        "{sent:?}"
+    );
+    let shown = format!(
+        "{:?} {}",
+        server.deliveries(),
+        serde_json::to_string(&sent).unwrap()
+    );
+    for secret in ["ep-pw", "c-secret", SECRET] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}

@@ -287,27 +287,27 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Every flag `sinch-mock` takes.
+    const FLAGS: &[&str] = &[
+        "--addr",
+        "--project-id",
+        "--key-id",
+        "--key-secret",
+        "--token-lifetime-secs",
+        "--rate-limit",
+        "--omit-secrets",
+        "--also-project",
+        "--delivery-retries",
+        "--delivery-backoff-ms",
+        "--delivery-timeout-ms",
+        "--duplicate-deliveries",
+        "--shuffle-deliveries",
+        "--callback-rate",
+    ];
+
     fn argument() -> impl Strategy<Value = String> {
         prop_oneof![
-            prop::sample::select(vec![
-                "--addr",
-                "--project-id",
-                "--key-id",
-                "--key-secret",
-                "--token-lifetime-secs",
-                "--rate-limit",
-                "--omit-secrets",
-                "--also-project",
-                "--delivery-retries",
-                "--delivery-backoff-ms",
-                "--delivery-timeout-ms",
-                "--duplicate-deliveries",
-                "--shuffle-deliveries",
-                "--callback-rate",
-                "-h",
-                "--help"
-            ])
-            .prop_map(str::to_owned),
+            prop::sample::select([FLAGS, &["-h", "--help"]].concat()).prop_map(str::to_owned),
             "\\PC{0,24}",
             "[0-9]{1,25}",
             Just("127.0.0.1:0".to_owned()),
@@ -403,24 +403,17 @@ mod tests {
 
     #[test]
     fn help_lists_every_flag() {
-        for flag in [
-            "--addr",
-            "--project-id",
-            "--key-id",
-            "--key-secret",
-            "--token-lifetime-secs",
-            "--rate-limit",
-            "--omit-secrets",
-            "--also-project",
-            "--delivery-retries",
-            "--delivery-backoff-ms",
-            "--delivery-timeout-ms",
-            "--duplicate-deliveries",
-            "--shuffle-deliveries",
-            "--callback-rate",
-            "/_mock/projects/{project_id}/apps/{app_id}/events",
-        ] {
+        let route = ["/_mock/projects/{project_id}/apps/{app_id}/events"];
+        for flag in FLAGS.iter().chain(&route) {
             assert!(HELP.contains(flag), "{flag}");
+        }
+        // And the parser knows each one.
+        for flag in FLAGS {
+            let refused = parse([flag.to_string(), "1".into()].into_iter()).err();
+            assert!(
+                !refused.is_some_and(|m| m.contains("unknown option")),
+                "{flag}"
+            );
         }
     }
 

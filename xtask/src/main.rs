@@ -422,6 +422,11 @@ mod tests {
             lint::generation_problems(&spec(&keys)),
             Vec::<String>::new()
         );
+        let optional = keys.replace("keys: [a, b]", "keys: [a, b], optional: true");
+        assert_eq!(
+            lint::generation_problems(&spec(&optional)),
+            Vec::<String>::new()
+        );
         let cases = [
             (ok.replace("enum: E, ", ""), "x-keyed-union needs `enum`"),
             (
@@ -431,6 +436,14 @@ mod tests {
             (
                 ok.replace("triggers: {a: A_FIRED, b: B_FIRED}", "keys: []"),
                 "lists no keys",
+            ),
+            (
+                keys.replace("keys: [a, b]", "keys: [a, b], optional: yes please"),
+                "optional must be true or false",
+            ),
+            (
+                ok.replace("field: kind", "field: kind, optional: true"),
+                "optional is for content unions",
             ),
             (
                 ok.replace("b: B_FIRED", "b: C_FIRED"),

@@ -130,7 +130,6 @@ async fn fetch(
     http: &reqwest::Client,
     credentials: &StoredClientCredentials,
 ) -> Result<(Secret, Duration), TokenFailure> {
-    let endpoint = credentials.endpoint.to_string();
     let secret = credentials
         .client_secret
         .as_ref()
@@ -157,11 +156,8 @@ async fn fetch(
         _ => request = request.basic_auth(&credentials.client_id, Some(secret)),
     }
     let failure = |reason: String, retryable: bool| TokenFailure {
-        // The endpoint as shown: no password, and no secret from the form.
-        reason: format!(
-            "token request to {}: {reason}",
-            crate::target::redact_userinfo(&endpoint)
-        ),
+        // `TargetUrl`'s Display: no password; nothing from the form.
+        reason: format!("token request to {}: {reason}", credentials.endpoint),
         retryable,
     };
     let response = request
