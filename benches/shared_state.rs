@@ -22,9 +22,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sinch_conversation::callbacks::Signer;
-use sinch_conversation::dedup::Deduplicator;
+use sinch_conversation::dedup::{ClaimRequest, Deduplicator};
 use sinch_conversation::mock::MockServer;
-use sinch_conversation::receive::{Receiver, SinchCallback};
+use sinch_conversation::receive::{CallbackLayer, Receiver, SinchCallback};
 use sinch_conversation::shared::{RedisDeduplicator, RedisRateLimit};
 use sinch_conversation::{ClientBuilder, NewWebhook, RetryPolicy, WebhookTrigger};
 
@@ -82,17 +82,14 @@ async fn receiver() {
         .await
         .expect("Redis")
         .namespace(env("SINCH_BENCH_PREFIX"));
-    let receiver = Receiver::new([SECRET])
-        .deduplicate(store.clone())
-        .refuse_replays(store);
+    let receiver = Receiver::new([SECRET]).deduplicate(store).refuse_replays();
     async fn handle(callback: SinchCallback) -> axum::http::StatusCode {
-        if !callback.is_duplicate() {
-            println!("handled {}", callback.idempotency_key());
-        }
+        println!("handled {}", callback.idempotency_key());
         axum::http::StatusCode::OK
     }
     let app = axum::Router::new()
         .route("/sinch", axum::routing::post(handle))
+        .layer(CallbackLayer::new())
         .with_state(receiver);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -265,7 +262,10 @@ async fn parent() {
     let dedup_us = median_us(2000, |i| {
         let store = &store;
         async move {
-            let _ = store.first_seen(&format!("k{i}")).await;
+            let key = format!("k{i}");
+            let _ = store
+                .claim(ClaimRequest::new(&key, "bench", Duration::from_secs(60)))
+                .await;
         }
     })
     .await;

@@ -9,7 +9,7 @@
 //! Prints its URL as the first line on stdout, then one line per new
 //! callback: the trigger and a summary (the text of an inbound text
 //! message, the status of a delivery report, ...), and
-//! `duplicate <TRIGGER> <key>` for an event it has seen before (answered
+//! `duplicate <TRIGGER> <key>` for an event it has handled before (answered
 //! 200 all the same, so Sinch stops retrying). `--secret` may be given
 //! more than once, to rotate a secret without refusing a callback. A
 //! callback that fails verification gets 401 with the reason in the body;
@@ -22,10 +22,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Response};
 use sinch_conversation::callbacks::Verifier;
 use sinch_conversation::dedup::{Deduplicator, MemoryDeduplicator};
 use sinch_conversation::events::{CallbackEvent, ContactMessageContent, Event};
-use sinch_conversation::receive::{Receiver, SinchCallback};
+use sinch_conversation::receive::{CallbackLayer, CallbackRejection, Receiver, SinchCallback};
 use sinch_conversation::shared::RedisDeduplicator;
 
 const HELP: &str = "\
@@ -43,17 +44,26 @@ Options:
 /// Events remembered to recognise repeats: a day, at most this many.
 const REMEMBERED: usize = 100_000;
 
-async fn receive(callback: SinchCallback) -> StatusCode {
-    let trigger = match callback.event.trigger() {
-        Some(trigger) => trigger.to_string(),
-        None => format!("(unknown key {})", callback.event.event.key()),
-    };
-    if callback.is_duplicate() {
-        println!("duplicate {trigger} {}", callback.idempotency_key());
-    } else {
-        println!("{trigger} {}", summary(&callback.event));
+/// Prints each new event and each copy of one handled before; every other
+/// answer is the extractor's (401, 400, 503, ...).
+async fn receive(callback: Result<SinchCallback, CallbackRejection>) -> Response {
+    match callback {
+        Ok(callback) => {
+            let trigger = match callback.event.trigger() {
+                Some(trigger) => trigger.to_string(),
+                None => format!("(unknown key {})", callback.event.event.key()),
+            };
+            println!("{trigger} {}", summary(&callback.event));
+            // 200: the CallbackLayer records the event as handled.
+            StatusCode::OK.into_response()
+        }
+        Err(rejection) => {
+            if let CallbackRejection::AlreadyHandled { trigger, key } = &rejection {
+                println!("duplicate {trigger} {key}");
+            }
+            rejection.into_response()
+        }
     }
-    StatusCode::OK
 }
 
 /// One line about the event.
@@ -176,8 +186,8 @@ async fn main() -> ExitCode {
         )),
     };
     let receiver = Receiver::with_verifier(verifier)
-        .deduplicate(seen.clone())
-        .refuse_replays(seen);
+        .deduplicate(seen)
+        .refuse_replays();
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -194,6 +204,7 @@ async fn main() -> ExitCode {
     }
     let app = axum::Router::new()
         .fallback(axum::routing::post(receive))
+        .layer(CallbackLayer::new())
         .with_state(receiver);
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;

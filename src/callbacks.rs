@@ -270,6 +270,11 @@ impl Verifier {
         self
     }
 
+    /// The window each way; `None` when the timestamp check is off.
+    pub fn window(&self) -> Option<Duration> {
+        self.tolerance
+    }
+
     /// Turns the timestamp window off (not recommended: it is what stops a
     /// captured callback from being replayed later).
     pub fn without_timestamp_check(mut self) -> Self {

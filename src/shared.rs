@@ -1,24 +1,25 @@
 //! State shared by several processes, in Redis (feature `redis`): a request
 //! rate limit that every worker of a project draws from
 //! ([`RedisRateLimit`], one atomic GCRA script per request), and a
-//! deduplication store every receiver replica asks ([`RedisDeduplicator`],
-//! an atomic set-if-absent with a time-to-live).
+//! claim store every receiver replica asks ([`RedisDeduplicator`]: claim,
+//! complete and release, each one atomic script).
 //!
 //! Every key expires; the rate limit has one key per project; nothing is
 //! kept in memory but the connection. When Redis cannot be reached, each
 //! says so in its errors and logs, and does what it was told
 //! ([`WhenUnavailable`]): fail closed (an error; nothing is sent or
 //! handled) or fail open (the rate limit falls back to a per-process limit
-//! at the full rate, never to none; the deduplicator treats the event as
-//! new). Never a panic, never a silent loss of the limit.
+//! at the full rate, never to none; the deduplicator handles the event
+//! without a claim). Never a panic, never a silent loss of the limit.
 use std::fmt;
 use std::num::NonZeroU32;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use crate::dedup::{DedupError, Deduplicator, Forgotten, Seen};
+use crate::dedup::{ClaimOutcome, ClaimRequest, DedupError, Deduplicator, Settle, StoreFuture};
 
 /// What to do when Redis cannot answer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -79,9 +80,12 @@ async fn connect(url: &str) -> Result<ConnectionManager, RedisError> {
         .map_err(|e| RedisError::new("cannot connect", &e))
 }
 
-/// A deduplication store in Redis, shared by every receiver that connects
-/// to it: `SET <namespace><key> 1 NX PX <ttl>` per check, atomic across
-/// processes. Every key expires after the time-to-live.
+/// Claims in Redis, shared by every receiver that connects to it: each
+/// step is one Lua script, atomic across processes, in one round trip
+/// (the claim includes the nonce check when replays are refused). A claim
+/// is `<namespace>event:<key>` holding `p:<owner>` with the lease as its
+/// expiry; a completed one holds `done` for the time-to-live; a nonce is
+/// `<namespace>nonce:<nonce>`. Every key expires.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -89,12 +93,12 @@ async fn connect(url: &str) -> Result<ConnectionManager, RedisError> {
 /// use sinch_conversation::receive::Receiver;
 /// use sinch_conversation::shared::RedisDeduplicator;
 ///
-/// let seen = RedisDeduplicator::connect("redis://127.0.0.1:6379").await?
+/// let claims = RedisDeduplicator::connect("redis://127.0.0.1:6379").await?
 ///     .namespace("sinch:callbacks:")
 ///     .ttl(Duration::from_secs(24 * 3600));
 /// let receiver = Receiver::new(["the webhook's secret"])
-///     .deduplicate(seen.clone())
-///     .refuse_replays(seen);
+///     .deduplicate(claims)
+///     .refuse_replays();
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -115,10 +119,58 @@ impl fmt::Debug for RedisDeduplicator {
     }
 }
 
+/// KEYS[1]: the event, KEYS[2] (optional): the nonce. ARGV: owner, lease
+/// (ms), nonce time-to-live (ms). Answers {'replay'}, {'claimed'},
+/// {'completed'} or {'in_progress', remaining ms}.
+const CLAIM: &str = r"
+if KEYS[2] then
+  if not redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[3]) then return {'replay'} end
+end
+local held = redis.call('GET', KEYS[1])
+if not held then
+  redis.call('SET', KEYS[1], 'p:' .. ARGV[1], 'PX', ARGV[2])
+  return {'claimed'}
+end
+if held == 'done' then return {'completed'} end
+return {'in_progress', redis.call('PTTL', KEYS[1])}
+";
+
+/// KEYS[1]: the event. ARGV: owner, time-to-live (ms). 1: completed, 0:
+/// another owner holds it or completed it.
+const COMPLETE: &str = r"
+local held = redis.call('GET', KEYS[1])
+if held == 'p:' .. ARGV[1] or not held then
+  redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// KEYS[1]: the event. ARGV: owner. 1: released, 0: not this owner's.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == 'p:' .. ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+";
+
+// Hashed once; each call is one EVALSHA (EVAL the first time on a server).
+static CLAIM_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(CLAIM));
+static COMPLETE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(COMPLETE));
+static RELEASE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(RELEASE));
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
 impl RedisDeduplicator {
     /// The default namespace of its keys.
     pub const DEFAULT_NAMESPACE: &'static str = "sinch-conversation:seen:";
-    /// The default time-to-live: a day (Sinch's retries stop well before).
+    /// The default time-to-live of a completed event: a day (Sinch's
+    /// retries stop well before).
     pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 
     /// Connects to `url` (`redis://host:port/db`); an error when Redis
@@ -138,60 +190,119 @@ impl RedisDeduplicator {
         self
     }
 
-    /// How long a key is remembered (at least a millisecond).
+    /// How long a completed event is remembered (at least a millisecond).
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl.max(Duration::from_millis(1));
         self
     }
 
-    /// What to do when Redis cannot answer (default: fail closed).
+    /// What to do when Redis cannot answer a claim (default: fail closed).
+    /// Completing and releasing report an error either way: a step that was
+    /// not done is never reported as done.
     pub fn when_unavailable(mut self, when: WhenUnavailable) -> Self {
         self.when_unavailable = when;
         self
     }
 
-    fn unavailable<T>(&self, error: &redis::RedisError, open: T) -> Result<T, DedupError> {
-        match self.when_unavailable {
-            WhenUnavailable::FailClosed => Err(DedupError::new(format!("Redis: {error}"))),
-            WhenUnavailable::FailOpen => {
-                tracing::warn!(%error, "Redis unavailable: deduplication skipped (fail open)");
-                Ok(open)
-            }
+    fn error(error: &redis::RedisError) -> DedupError {
+        DedupError::new(format!("Redis: {error}"))
+    }
+
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        keys: &[&str],
+        args: &[&str],
+    ) -> Result<T, redis::RedisError> {
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(format!("{}{key}", self.namespace));
         }
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        let mut connection = self.connection.clone();
+        invocation.invoke_async(&mut connection).await
+    }
+}
+
+/// Reads the claim script's answer; anything else is an error, never a
+/// claim.
+fn claim_outcome(answer: &[redis::Value]) -> Result<ClaimOutcome, DedupError> {
+    let word = match answer.first() {
+        Some(redis::Value::BulkString(word)) => word.as_slice(),
+        Some(redis::Value::SimpleString(word)) => word.as_bytes(),
+        _ => b"",
+    };
+    match word {
+        b"claimed" => Ok(ClaimOutcome::Claimed),
+        b"completed" => Ok(ClaimOutcome::Completed),
+        b"replay" => Ok(ClaimOutcome::ReplayedNonce),
+        b"in_progress" => {
+            let ms = match answer.get(1) {
+                Some(redis::Value::Int(ms)) => u64::try_from(*ms).unwrap_or(0),
+                _ => 0,
+            };
+            Ok(ClaimOutcome::InProgress {
+                remaining: Duration::from_millis(ms),
+            })
+        }
+        _ => Err(DedupError::new(format!(
+            "unexpected answer to a claim: {answer:?}"
+        ))),
     }
 }
 
 impl Deduplicator for RedisDeduplicator {
-    fn first_seen<'a>(&'a self, key: &'a str) -> Seen<'a> {
+    fn claim<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, ClaimOutcome> {
         Box::pin(async move {
-            let mut connection = self.connection.clone();
-            let ttl = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
-            let set: Result<Option<String>, _> = redis::cmd("SET")
-                .arg(format!("{}{key}", self.namespace))
-                .arg(1)
-                .arg("NX")
-                .arg("PX")
-                .arg(ttl)
-                .query_async(&mut connection)
+            let lease = millis(request.lease).to_string();
+            let (keys, nonce_ttl) = match request.nonce {
+                Some((nonce, ttl)) => (vec![request.key, nonce], millis(ttl).to_string()),
+                None => (vec![request.key], String::new()),
+            };
+            let answer: Result<Vec<redis::Value>, _> = self
+                .run(&CLAIM_SCRIPT, &keys, &[request.owner, &lease, &nonce_ttl])
                 .await;
-            match set {
-                Ok(answer) => Ok(answer.is_some()),
-                Err(error) => self.unavailable(&error, true),
+            match answer {
+                Ok(answer) => claim_outcome(&answer),
+                Err(error) => match self.when_unavailable {
+                    WhenUnavailable::FailClosed => Err(Self::error(&error)),
+                    WhenUnavailable::FailOpen => {
+                        tracing::warn!(%error, "Redis unavailable: event handled without a claim (fail open)");
+                        Ok(ClaimOutcome::Claimed)
+                    }
+                },
             }
         })
     }
 
-    fn forget<'a>(&'a self, key: &'a str) -> Forgotten<'a> {
+    fn complete<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, Settle> {
         Box::pin(async move {
-            let mut connection = self.connection.clone();
-            let deleted: Result<i64, _> = redis::cmd("DEL")
-                .arg(format!("{}{key}", self.namespace))
-                .query_async(&mut connection)
-                .await;
-            match deleted {
-                Ok(_) => Ok(()),
-                Err(error) => self.unavailable(&error, ()),
-            }
+            let ttl = millis(self.ttl).to_string();
+            let done: i64 = self
+                .run(&COMPLETE_SCRIPT, &[key], &[owner, &ttl])
+                .await
+                .map_err(|e| Self::error(&e))?;
+            Ok(if done == 1 {
+                Settle::Settled
+            } else {
+                Settle::NotHeld
+            })
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, Settle> {
+        Box::pin(async move {
+            let done: i64 = self
+                .run(&RELEASE_SCRIPT, &[key], &[owner])
+                .await
+                .map_err(|e| Self::error(&e))?;
+            Ok(if done == 1 {
+                Settle::Settled
+            } else {
+                Settle::NotHeld
+            })
         })
     }
 }

@@ -393,7 +393,10 @@ async fn the_receive_callbacks_example_verifies_stand_in_deliveries() {
     );
     assert_eq!(
         stdout.next().unwrap().unwrap(),
-        "duplicate MESSAGE_DELIVERY MESSAGE_DELIVERY:m2:FAILED"
+        format!(
+            "duplicate MESSAGE_DELIVERY {}/app/MESSAGE_DELIVERY:m2:FAILED",
+            server.project_id()
+        )
     );
     // Signed with the other secret it was given: accepted too (rotation).
     client

@@ -11,24 +11,18 @@ use axum::extract::FromRef;
 use axum::http::{StatusCode, header};
 use axum::routing::post;
 use sinch_conversation::callbacks::Signer;
-use sinch_conversation::dedup::{DedupError, Deduplicator, Forgotten, MemoryDeduplicator, Seen};
+use sinch_conversation::dedup::{
+    ClaimOutcome, ClaimRequest, DedupError, Deduplicator, MemoryDeduplicator, Settle, StoreFuture,
+};
 use sinch_conversation::mock::{DeliveryOutcome, MockServer};
-use sinch_conversation::receive::{Receiver, SinchCallback, signed_request};
+use sinch_conversation::receive::{CallbackLayer, Receiver, SinchCallback, signed_request};
 use tower::ServiceExt as _;
 
 const BODY: &str = r#"{"app_id":"a","project_id":"p","message":{"id":"M1","contact_message":{"text_message":{"text":"hi"}}}}"#;
 
-/// Answers 200, `200 duplicate` for a repeat; 500 (and releases the event)
-/// when the body's text says "fail".
+/// Answers `200 new <key>`; 500 when the body's text says "fail".
 async fn on_callback(callback: SinchCallback) -> (StatusCode, String) {
-    if callback.is_duplicate() {
-        return (
-            StatusCode::OK,
-            format!("duplicate {}", callback.idempotency_key()),
-        );
-    }
     if format!("{:?}", callback.event).contains("fail") {
-        callback.release().await.unwrap();
         return (StatusCode::INTERNAL_SERVER_ERROR, String::new());
     }
     (
@@ -40,6 +34,7 @@ async fn on_callback(callback: SinchCallback) -> (StatusCode, String) {
 fn app(receiver: Receiver) -> Router {
     Router::new()
         .route("/sinch", post(on_callback))
+        .layer(CallbackLayer::new())
         .with_state(receiver)
 }
 
@@ -60,7 +55,7 @@ async fn the_extractor_answers_401_400_413_and_passes_the_event() {
     let app = app(Receiver::new(["s3cret-value"]).max_body_bytes(4096));
     assert_eq!(
         send(&app, signed_request("/sinch", "s3cret-value", BODY)).await,
-        (StatusCode::OK, "new MESSAGE_INBOUND:M1".to_owned())
+        (StatusCode::OK, "new p/a/MESSAGE_INBOUND:M1".to_owned())
     );
     let (status, reason) = send(&app, signed_request("/sinch", "wrong", BODY)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -89,19 +84,22 @@ async fn the_extractor_answers_401_400_413_and_passes_the_event() {
 }
 
 #[tokio::test]
-async fn repeats_are_recognised_replays_refused_and_failed_events_released() {
+async fn repeats_are_answered_200_replays_refused_and_failed_events_handled_again() {
     let store = Arc::new(MemoryDeduplicator::new(1000, Duration::from_secs(3600)));
     let app = app(Receiver::new(["s"])
         .deduplicate(store.clone())
-        .refuse_replays(store.clone()));
-    // The same event, signed afresh (a retry): a duplicate, still 200.
+        .refuse_replays());
+    // The same event, signed afresh (a retry): 200, the handler not run.
     assert_eq!(
         send(&app, signed_request("/sinch", "s", BODY)).await.1,
-        "new MESSAGE_INBOUND:M1"
+        "new p/a/MESSAGE_INBOUND:M1"
     );
     assert_eq!(
         send(&app, signed_request("/sinch", "s", BODY)).await,
-        (StatusCode::OK, "duplicate MESSAGE_INBOUND:M1".to_owned())
+        (
+            StatusCode::OK,
+            "already handled: p/a/MESSAGE_INBOUND:M1\n".to_owned()
+        )
     );
     // The very same request again (same nonce): a replay, refused.
     let request = signed_request("/sinch", "s", BODY);
@@ -112,41 +110,57 @@ async fn repeats_are_recognised_replays_refused_and_failed_events_released() {
     };
     let other = BODY.replace("M1", "M2");
     let first = send(&app, signed_request("/sinch", "s", other.clone())).await;
-    assert_eq!(first.1, "new MESSAGE_INBOUND:M2");
+    assert_eq!(first.1, "new p/a/MESSAGE_INBOUND:M2");
     let _ = send(&app, request).await;
     let (status, reason) = send(&app, copy).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(reason.contains("replay"), "{reason}");
-    // Handling failed and released the event: the retry is handled.
+    // Handling failed (500): released, so the retry is handled again.
     let failing = BODY.replace("M1", "M3").replace("hi", "fail");
-    assert_eq!(
-        send(&app, signed_request("/sinch", "s", failing.clone()))
-            .await
-            .0,
-        StatusCode::INTERNAL_SERVER_ERROR
-    );
-    assert_eq!(
-        send(&app, signed_request("/sinch", "s", failing.clone()))
-            .await
-            .0,
-        StatusCode::INTERNAL_SERVER_ERROR
-    );
+    for _ in 0..2 {
+        assert_eq!(
+            send(&app, signed_request("/sinch", "s", failing.clone()))
+                .await
+                .0,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
     assert!(store.len() <= 1000);
+}
+
+#[tokio::test]
+async fn replays_are_refused_without_a_store_too() {
+    let app = app(Receiver::new(["s"]).refuse_replays());
+    let request = signed_request("/sinch", "s", BODY);
+    let mut copy = signed_request("/sinch", "s", BODY);
+    *copy.headers_mut() = request.headers().clone();
+    assert_eq!(send(&app, request).await.0, StatusCode::OK);
+    assert_eq!(send(&app, copy).await.0, StatusCode::UNAUTHORIZED);
+    // Without a store, copies are handed over (nothing to deduplicate on).
+    assert_eq!(
+        send(&app, signed_request("/sinch", "s", BODY)).await.0,
+        StatusCode::OK
+    );
 }
 
 /// A store that cannot answer.
 struct Down;
 
+fn down<T: Send + 'static>() -> StoreFuture<'static, T> {
+    Box::pin(std::future::ready(Err(DedupError::new(
+        "connection refused",
+    ))))
+}
+
 impl Deduplicator for Down {
-    fn first_seen<'a>(&'a self, _: &'a str) -> Seen<'a> {
-        Box::pin(std::future::ready(Err(DedupError::new(
-            "connection refused",
-        ))))
+    fn claim<'a>(&'a self, _: ClaimRequest<'a>) -> StoreFuture<'a, ClaimOutcome> {
+        down()
     }
-    fn forget<'a>(&'a self, _: &'a str) -> Forgotten<'a> {
-        Box::pin(std::future::ready(Err(DedupError::new(
-            "connection refused",
-        ))))
+    fn complete<'a>(&'a self, _: &'a str, _: &'a str) -> StoreFuture<'a, Settle> {
+        down()
+    }
+    fn release<'a>(&'a self, _: &'a str, _: &'a str) -> StoreFuture<'a, Settle> {
+        down()
     }
 }
 

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use redis_server::RedisServer;
 use sinch_conversation::Error;
 use sinch_conversation::callbacks::Signer;
-use sinch_conversation::dedup::Deduplicator;
+use sinch_conversation::dedup::{ClaimOutcome, ClaimRequest, Deduplicator, Settle};
 use sinch_conversation::mock::MockServer;
-use sinch_conversation::receive::Receiver;
+use sinch_conversation::receive::{CallbackRejection, Receiver};
 use sinch_conversation::shared::{RedisDeduplicator, RedisRateLimit, WhenUnavailable};
 
 fn skip(why: &str) {
@@ -51,9 +51,9 @@ fn fastrand_u64() -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn first_seen_is_atomic_across_connections_and_keys_expire() {
+async fn claims_are_atomic_across_connections_and_follow_their_owner() {
     let Some((url, _keep)) = redis() else { return };
-    let ns = namespace("dedup");
+    let ns = namespace("claims");
     // Three connections: three replicas.
     let mut stores = Vec::new();
     for _ in 0..3 {
@@ -62,38 +62,136 @@ async fn first_seen_is_atomic_across_connections_and_keys_expire() {
             store.namespace(&ns).ttl(Duration::from_millis(400)),
         ));
     }
-    let firsts = Arc::new(AtomicUsize::new(0));
+    let lease = Duration::from_secs(30);
+    let claimed = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..100)
         .map(|i| {
-            let (store, firsts) = (stores[i % 3].clone(), firsts.clone());
+            let (store, claimed) = (stores[i % 3].clone(), claimed.clone());
             tokio::spawn(async move {
-                if store.first_seen("event:E1").await.unwrap() {
-                    firsts.fetch_add(1, Ordering::Relaxed);
+                let owner = format!("o{i}");
+                match store
+                    .claim(ClaimRequest::new("event:E1", &owner, lease))
+                    .await
+                    .unwrap()
+                {
+                    ClaimOutcome::Claimed => {
+                        claimed.fetch_add(1, Ordering::Relaxed);
+                        Some(owner)
+                    }
+                    ClaimOutcome::InProgress { remaining } => {
+                        assert!(remaining <= lease && remaining > Duration::from_secs(20));
+                        None
+                    }
+                    other => panic!("{other:?}"),
                 }
             })
         })
         .collect();
+    let mut owners = Vec::new();
     for task in tasks {
-        task.await.unwrap();
+        owners.extend(task.await.unwrap());
     }
     assert_eq!(
-        firsts.load(Ordering::Relaxed),
+        claimed.load(Ordering::Relaxed),
         1,
-        "100 concurrent copies, one first"
+        "100 concurrent claims, one held"
     );
-    // It expires (every key has a time-to-live) ...
+    let owner = &owners[0];
+    // Nobody else settles it; its owner does.
+    assert_eq!(
+        stores[1].complete("event:E1", "intruder").await,
+        Ok(Settle::NotHeld)
+    );
+    assert_eq!(
+        stores[1].release("event:E1", "intruder").await,
+        Ok(Settle::NotHeld)
+    );
+    assert_eq!(
+        stores[2].release("event:E1", owner).await,
+        Ok(Settle::Settled)
+    );
+    // Released: the next copy is claimed, then completed.
+    assert_eq!(
+        stores[0]
+            .claim(ClaimRequest::new("event:E1", "B", lease))
+            .await,
+        Ok(ClaimOutcome::Claimed)
+    );
+    assert_eq!(
+        stores[1].complete("event:E1", "B").await,
+        Ok(Settle::Settled)
+    );
+    assert_eq!(
+        stores[2]
+            .claim(ClaimRequest::new("event:E1", "C", lease))
+            .await,
+        Ok(ClaimOutcome::Completed)
+    );
+    assert_eq!(
+        stores[2].release("event:E1", "B").await,
+        Ok(Settle::NotHeld)
+    );
+    // Completed keys expire with the time-to-live.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(stores[1].first_seen("event:E1").await.unwrap());
-    // ... and can be forgotten.
-    assert!(!stores[2].first_seen("event:E1").await.unwrap());
-    stores[0].forget("event:E1").await.unwrap();
-    assert!(stores[2].first_seen("event:E1").await.unwrap());
+    assert_eq!(
+        stores[2]
+            .claim(ClaimRequest::new("event:E1", "C", lease))
+            .await,
+        Ok(ClaimOutcome::Claimed)
+    );
+    // A lease that expires is claimed afresh; its old owner can then
+    // neither complete nor release it.
+    let short = Duration::from_millis(150);
+    assert_eq!(
+        stores[0]
+            .claim(ClaimRequest::new("event:E2", "dead", short))
+            .await,
+        Ok(ClaimOutcome::Claimed)
+    );
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(
+        stores[1]
+            .claim(ClaimRequest::new("event:E2", "alive", lease))
+            .await,
+        Ok(ClaimOutcome::Claimed)
+    );
+    assert_eq!(
+        stores[0].complete("event:E2", "dead").await,
+        Ok(Settle::NotHeld)
+    );
+    assert_eq!(
+        stores[0].release("event:E2", "dead").await,
+        Ok(Settle::NotHeld)
+    );
+    assert!(matches!(
+        stores[2]
+            .claim(ClaimRequest::new("event:E2", "other", lease))
+            .await,
+        Ok(ClaimOutcome::InProgress { .. })
+    ));
+    // The nonce check is part of the claim: a seen nonce claims nothing.
+    let nonce = ClaimRequest::new("event:E3", "A", lease).with_nonce("nonce:n1", lease);
+    assert_eq!(stores[0].claim(nonce).await, Ok(ClaimOutcome::Claimed));
+    let replay = ClaimRequest::new("event:E4", "A", lease).with_nonce("nonce:n1", lease);
+    assert_eq!(
+        stores[1].claim(replay).await,
+        Ok(ClaimOutcome::ReplayedNonce)
+    );
+    assert_eq!(
+        stores[1]
+            .claim(ClaimRequest::new("event:E4", "A", lease))
+            .await,
+        Ok(ClaimOutcome::Claimed)
+    );
     // Namespaces keep stores apart.
     let other = RedisDeduplicator::connect(&url)
         .await
         .unwrap()
         .namespace(format!("{ns}other:"));
-    assert!(other.first_seen("event:E1").await.unwrap());
+    assert_eq!(
+        other.claim(ClaimRequest::new("event:E1", "X", lease)).await,
+        Ok(ClaimOutcome::Claimed)
+    );
 }
 
 const BODY: &str = r#"{"app_id":"a","project_id":"p","message":{"id":"M-REDIS"}}"#;
@@ -108,11 +206,7 @@ async fn three_receivers_sharing_redis_handle_an_event_once() {
             .await
             .unwrap()
             .namespace(&ns);
-        receivers.push(
-            Receiver::new(["s"])
-                .deduplicate(store.clone())
-                .refuse_replays(store),
-        );
+        receivers.push(Receiver::new(["s"]).deduplicate(store).refuse_replays());
     }
     for (copies, body) in [
         (3, BODY.to_owned()),
@@ -126,9 +220,16 @@ async fn three_receivers_sharing_redis_handle_an_event_once() {
                 tokio::spawn(async move {
                     // Each copy signed afresh: a new nonce, as a retry is.
                     let headers = Signer::new("s").sign(body.as_bytes()).to_header_map();
-                    let callback = receiver.receive(&headers, body.as_bytes()).await.unwrap();
-                    if !callback.is_duplicate() {
-                        handled.fetch_add(1, Ordering::Relaxed);
+                    // Handled (and completed) or not handed out: already
+                    // handled, or in progress elsewhere.
+                    match receiver.receive(&headers, body.as_bytes()).await {
+                        Ok(callback) => {
+                            handled.fetch_add(1, Ordering::Relaxed);
+                            assert_eq!(callback.complete().await, Ok(Settle::Settled));
+                        }
+                        Err(CallbackRejection::AlreadyHandled { .. })
+                        | Err(CallbackRejection::InProgress { .. }) => {}
+                        Err(other) => panic!("{other}"),
                     }
                 })
             })
@@ -242,8 +343,15 @@ async fn when_redis_goes_away_each_does_what_it_was_told_without_hanging() {
         "fail open: this process's own limit"
     );
     assert!(open_limit.stats().unavailable >= 1);
-    assert!(closed_seen.first_seen("k").await.is_err());
-    assert_eq!(open_seen.first_seen("k").await, Ok(true));
+    let claim = ClaimRequest::new("k", "o", Duration::from_secs(1));
+    assert!(closed_seen.claim(claim).await.is_err());
+    assert_eq!(open_seen.claim(claim).await, Ok(ClaimOutcome::Claimed));
+    // Completing or releasing is never reported done when it was not,
+    // failing open or not.
+    for store in [&closed_seen, &open_seen] {
+        assert!(store.complete("k", "o").await.is_err());
+        assert!(store.release("k", "o").await.is_err());
+    }
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "{:?}",
@@ -312,7 +420,7 @@ async fn the_receiver_example_shares_duplicates_through_redis() {
     assert_eq!(first, "MESSAGE_INBOUND no content from contact -");
     assert_eq!(
         second,
-        format!("duplicate MESSAGE_INBOUND MESSAGE_INBOUND:{id}")
+        format!("duplicate MESSAGE_INBOUND p/a/MESSAGE_INBOUND:{id}")
     );
     for replica in &mut replicas {
         let _ = replica.kill();

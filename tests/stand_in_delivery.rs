@@ -420,7 +420,7 @@ async fn duplicates_send_each_callback_twice_signed_separately() {
         .map(|c| {
             sinch_conversation::events::parse(&c.body)
                 .unwrap()
-                .idempotency_key()
+                .idempotency_key(&c.body)
         })
         .collect();
     assert_eq!(keys[0], keys[1]);

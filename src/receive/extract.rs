@@ -1,0 +1,55 @@
+//! The axum extractor: read the body (capped, with a deadline), then do
+//! what [`Receiver::receive`] does.
+use axum::extract::{FromRef, FromRequest, Request};
+use axum::http::header;
+use http_body_util::BodyExt as _;
+
+use super::{CallbackRejection, ClaimSlot, Receiver, SinchCallback};
+
+impl<S> FromRequest<S> for SinchCallback
+where
+    Receiver: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = CallbackRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let receiver = Receiver::from_ref(state);
+        let (parts, body) = request.into_parts();
+        let limit = receiver.max_body_bytes;
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(CallbackRejection::TooLarge { limit });
+        }
+        let read = http_body_util::Limited::new(body, limit).collect();
+        let body = match tokio::time::timeout(receiver.body_timeout, read).await {
+            Err(_) => {
+                return Err(CallbackRejection::BodyTimeout {
+                    after: receiver.body_timeout,
+                });
+            }
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(e))
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                return Err(CallbackRejection::TooLarge { limit });
+            }
+            Ok(Err(e)) => return Err(CallbackRejection::BodyUnreadable(e.to_string())),
+        };
+        let slot = match parts.extensions.get::<ClaimSlot>() {
+            Some(slot) => slot.clone(),
+            None => {
+                if receiver.dedup.is_some() {
+                    super::warn_no_layer();
+                }
+                ClaimSlot::default()
+            }
+        };
+        receiver.receive_bytes(&parts.headers, body, slot).await
+    }
+}
