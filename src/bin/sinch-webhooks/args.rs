@@ -105,6 +105,60 @@ many-app file holds [[app]] tables (id, and [[app.webhook]] tables) and takes
 no --app-id. Unknown tables or keys, wrong types and an empty set are refused
 (exit 2, every problem with its line) before any request is made.")]
     Sync(Sync),
+    /// Receive callbacks: verify each, hand each event over once, print a
+    /// line per callback. Needs no API credentials.
+    #[command(after_help = "Examples:
+  sinch-webhooks listen --secret \"$SECRET\" --exec './handle-event.sh'
+  sinch-webhooks listen --secret \"$SECRET\" --forward-to http://127.0.0.1:3000/sinch
+  sinch-webhooks listen --secret \"$SECRET\" --redis redis://127.0.0.1:6379 --output json
+
+Each new event is claimed (in memory, or in Redis shared by every listener
+using it) for the lease, then handled: a command's exit 0 (or the forwarded
+app's 2xx, or just printing it) answers 200 and records it as handled, so
+Sinch's retries and duplicates get 200 without being handled again; anything
+else answers 500 (502 for an app that cannot be reached) and releases it, so
+Sinch's retry is handled. A copy arriving while the event is being handled
+gets 503 with Retry-After. --exec runs CMD with sh -c: the body on stdin,
+SINCH_TRIGGER, SINCH_EVENT_KEY, SINCH_APP_ID and SINCH_PROJECT_ID in its
+environment, its output on stderr; a command still running at the lease's
+end is killed. On Linux the command dies with the listener.
+
+Lines (stdout): new, duplicate, in_progress or rejected, then the trigger,
+the event's key, the status answered, and why in parentheses. Never a secret.")]
+    Listen(Listen),
+}
+
+/// The listen flags.
+#[derive(Debug, Args)]
+pub struct Listen {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8788")]
+    pub addr: std::net::SocketAddr,
+    /// The webhook's secret (required; repeat it while rotating: the new
+    /// and the old one).
+    #[arg(long = "secret", value_name = "S", required = true)]
+    pub secrets: Vec<String>,
+    /// The path callbacks are POSTed to.
+    #[arg(long, default_value = "/")]
+    pub path: String,
+    /// Share claims and refused replays with every listener using this
+    /// Redis (`redis://host:port`); in this process otherwise.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// How long an event is held while it is handled; then another copy may
+    /// be handled (and a command still running is killed).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub lease_secs: u64,
+    /// Run CMD (sh -c) per new event, the body on stdin; exit 0 = handled.
+    #[arg(long, value_name = "CMD", conflicts_with = "forward_to")]
+    pub exec: Option<String>,
+    /// Re-send each new event's request (body and signature headers as
+    /// received) to this URL; its status is the answer.
+    #[arg(long, value_name = "URL")]
+    pub forward_to: Option<String>,
+    /// After SIGTERM or Ctrl-C, how long to wait for running handlers.
+    #[arg(long, default_value_t = 30)]
+    pub shutdown_secs: u64,
 }
 
 /// The create flags (also ensure's).

@@ -11,6 +11,7 @@
 //! to act on: nothing was changed), 2 invalid input (nothing was sent).
 mod args;
 mod file;
+mod listen;
 mod show;
 
 use std::io::IsTerminal as _;
@@ -61,6 +62,10 @@ fn main() -> ExitCode {
             return ExitCode::from(FAILED);
         }
     };
+    if let Command::Listen(flags) = &cli.command {
+        // Receiving needs no API credentials and no stand-in.
+        return runtime.block_on(listen::run(flags, cli.output));
+    }
     runtime.block_on(async move {
         let redis = match &cli.command {
             Command::Sync(sync) => sync.redis.as_deref(),
@@ -281,7 +286,8 @@ async fn run(client: &Client, output: Output, command: &Command) -> Result<(), E
             }
             show::webhook(output, &request.send().await?);
         }
-        Command::Sync(_) => {}
+        // Handled before a client is made.
+        Command::Sync(_) | Command::Listen(_) => {}
     }
     Ok(())
 }

@@ -1,0 +1,395 @@
+//! `sinch-webhooks listen`: a receiving server on the crate's own receiver
+//! (verification, claims, replays), printing one line per callback and
+//! handling each new event by running a command, forwarding it, or just
+//! printing it.
+use std::io::Write as _;
+use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRef, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Response};
+use serde_json::json;
+use sinch_conversation::dedup::MemoryDeduplicator;
+use sinch_conversation::receive::{CallbackLayer, CallbackRejection, Receiver, SinchCallback};
+use sinch_conversation::shared::RedisDeduplicator;
+use tokio::io::AsyncWriteExt as _;
+
+use crate::args::{Listen, Output};
+use crate::show::{FAILED, INVALID};
+
+/// What is done with each new event.
+enum Action {
+    Print,
+    Exec(String),
+    Forward {
+        url: reqwest::Url,
+        http: reqwest::Client,
+    },
+}
+
+#[derive(Clone)]
+struct Listening {
+    receiver: Receiver,
+    action: Arc<Action>,
+    output: Output,
+}
+
+impl FromRef<Listening> for Receiver {
+    fn from_ref(listening: &Listening) -> Receiver {
+        listening.receiver.clone()
+    }
+}
+
+/// Events remembered without Redis: a day, at most this many.
+const REMEMBERED: usize = 100_000;
+
+/// Checks the flags (exit 2 before anything starts), then serves until
+/// SIGTERM or Ctrl-C.
+pub async fn run(flags: &Listen, output: Output) -> ExitCode {
+    let invalid = |why: String| {
+        eprintln!("error: {why}");
+        ExitCode::from(INVALID)
+    };
+    if flags.secrets.iter().any(|s| s.trim().is_empty()) {
+        return invalid(
+            "--secret must not be empty or blank: the webhook's secret signs its callbacks"
+                .to_owned(),
+        );
+    }
+    if !flags.path.starts_with('/') {
+        return invalid(format!("--path must start with /: {:?}", flags.path));
+    }
+    let action = match (&flags.exec, &flags.forward_to) {
+        (Some(command), _) if command.trim().is_empty() => {
+            return invalid("--exec must not be empty".to_owned());
+        }
+        (Some(command), _) => Action::Exec(command.clone()),
+        (None, Some(url)) => match reqwest::Url::parse(url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                // reqwest is built without a default TLS provider.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let http = match reqwest::Client::builder().build() {
+                    Ok(http) => http,
+                    Err(e) => return invalid(format!("--forward-to: {e}")),
+                };
+                Action::Forward { url, http }
+            }
+            _ => return invalid("--forward-to must be an absolute http(s) URL".to_owned()),
+        },
+        (None, None) => Action::Print,
+    };
+    if let Some(url) = &flags.redis
+        && !is_redis_url(url)
+    {
+        return invalid("--redis must be a redis://, rediss:// or unix:// URL".to_owned());
+    }
+    let lease = Duration::from_secs(flags.lease_secs);
+    let receiver = Receiver::new(flags.secrets.iter().map(String::as_str))
+        .lease(lease)
+        .refuse_replays();
+    let receiver = match &flags.redis {
+        Some(url) => match RedisDeduplicator::connect(url).await {
+            Ok(store) => receiver.deduplicate(store),
+            Err(e) => {
+                eprintln!("error: --redis: {e}");
+                return ExitCode::from(FAILED);
+            }
+        },
+        None => receiver.deduplicate(MemoryDeduplicator::new(
+            REMEMBERED,
+            Duration::from_secs(24 * 3600),
+        )),
+    };
+    let listener = match tokio::net::TcpListener::bind(flags.addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", flags.addr);
+            return ExitCode::from(FAILED);
+        }
+    };
+    let bound = listener.local_addr().unwrap_or(flags.addr);
+    let state = Listening {
+        receiver,
+        action: Arc::new(action),
+        output,
+    };
+    let app = Router::new()
+        .route(&flags.path, axum::routing::post(callback))
+        .layer(CallbackLayer::new())
+        .with_state(state);
+    eprintln!("listening on http://{bound}{}", flags.path);
+    serve(listener, app, Duration::from_secs(flags.shutdown_secs)).await
+}
+
+fn is_redis_url(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .is_ok_and(|u| matches!(u.scheme(), "redis" | "rediss" | "unix" | "redis+unix"))
+}
+
+/// Serves until a signal, then stops taking callbacks and waits for
+/// running handlers, at most `grace`.
+async fn serve(listener: tokio::net::TcpListener, app: Router, grace: Duration) -> ExitCode {
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = {
+        let stopping = stopping.clone();
+        async move {
+            stop_signal().await;
+            eprintln!(
+                "stopping: no new callbacks; waiting up to {} s for running handlers",
+                grace.as_secs()
+            );
+            stopping.notify_one();
+        }
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(signalled);
+    let deadline = async {
+        stopping.notified().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = server => match served {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(FAILED)
+            }
+        },
+        () = deadline => {
+            eprintln!("stopped with handlers still running: their claims expire with their lease");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// One callback: the extractor's answer for anything not new; the
+/// action's for a new event (2xx completes it, anything else releases it).
+async fn callback(
+    State(listening): State<Listening>,
+    headers: HeaderMap,
+    callback: Result<SinchCallback, CallbackRejection>,
+) -> Response {
+    let callback = match callback {
+        Ok(callback) => callback,
+        Err(rejection) => {
+            let (outcome, trigger, key) = match &rejection {
+                CallbackRejection::AlreadyHandled { trigger, key } => {
+                    ("duplicate", Some(trigger.as_str()), Some(key.as_str()))
+                }
+                CallbackRejection::InProgress { trigger, key, .. } => {
+                    ("in_progress", Some(trigger.as_str()), Some(key.as_str()))
+                }
+                _ => ("rejected", None, None),
+            };
+            let detail = (outcome == "rejected").then(|| rejection.to_string());
+            let line = Line {
+                outcome,
+                trigger,
+                key,
+                status: rejection.status(),
+                detail: detail.as_deref(),
+            };
+            line.print(listening.output);
+            return rejection.into_response();
+        }
+    };
+    let trigger = callback.trigger_name();
+    let result = match &*listening.action {
+        Action::Print => Ok(StatusCode::OK),
+        Action::Exec(command) => exec(command, &callback).await,
+        Action::Forward { url, http } => forward(http, url, &headers, &callback).await,
+    };
+    let failed = match &*listening.action {
+        Action::Forward { .. } => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let (status, detail) = match result {
+        Ok(status) => (status, None),
+        Err(why) => (failed, Some(why)),
+    };
+    Line {
+        outcome: "new",
+        trigger: Some(&trigger),
+        key: Some(callback.idempotency_key()),
+        status,
+        detail: detail.as_deref(),
+    }
+    .print(listening.output);
+    status.into_response()
+}
+
+/// One output line.
+struct Line<'a> {
+    outcome: &'a str,
+    trigger: Option<&'a str>,
+    key: Option<&'a str>,
+    status: StatusCode,
+    detail: Option<&'a str>,
+}
+
+impl Line<'_> {
+    /// Printed whole, or not at all when stdout is gone (never a panic).
+    fn print(&self, output: Output) {
+        let text = match output {
+            Output::Json => json!({
+                "outcome": self.outcome,
+                "trigger": self.trigger,
+                "key": self.key,
+                "status": self.status.as_u16(),
+                "detail": self.detail,
+            })
+            .to_string(),
+            Output::Text => {
+                let mut text = format!(
+                    "{} {} {} {}",
+                    self.outcome,
+                    self.trigger.unwrap_or("-"),
+                    self.key.unwrap_or("-"),
+                    self.status.as_u16()
+                );
+                if let Some(detail) = self.detail {
+                    text.push_str(&format!(" ({})", detail.trim_end()));
+                }
+                text
+            }
+        };
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+    }
+}
+
+/// Runs `command` with `sh -c`: the raw body on stdin, the event in its
+/// environment, its output on our stderr (stdout is for event lines). Exit
+/// 0 → 200; otherwise, or still running at the lease's end (then killed),
+/// an error. The command dies with us.
+async fn exec(command: &str, callback: &SinchCallback) -> Result<StatusCode, String> {
+    let mut child = tokio::process::Command::new("sh");
+    child
+        .arg("-c")
+        .arg(command)
+        .env("SINCH_TRIGGER", callback.trigger_name())
+        .env("SINCH_EVENT_KEY", callback.idempotency_key())
+        .env("SINCH_APP_ID", &callback.event.app_id)
+        .env("SINCH_PROJECT_ID", &callback.event.project_id)
+        .stdin(Stdio::piped())
+        .stdout(stderr_stdio())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    die_with_parent(&mut child);
+    let mut child = child.spawn().map_err(|e| format!("cannot run: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let body = Bytes::copy_from_slice(callback.raw());
+        // A command that does not read its input is not an error.
+        tokio::spawn(async move {
+            let _ = stdin.write_all(&body).await;
+        });
+    }
+    let lease = callback
+        .lease_remaining()
+        .unwrap_or(Receiver::DEFAULT_LEASE);
+    match tokio::time::timeout(lease, child.wait()).await {
+        Ok(Ok(status)) if status.success() => Ok(StatusCode::OK),
+        Ok(Ok(status)) => Err(format!("command failed: {status}")),
+        Ok(Err(e)) => Err(format!("command failed: {e}")),
+        Err(_) => {
+            let _ = child.kill().await;
+            Err("command still running at the lease's end: killed".to_owned())
+        }
+    }
+}
+
+/// Our stderr, for the command's stdout.
+fn stderr_stdio() -> Stdio {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd as _;
+        if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+            return Stdio::from(fd);
+        }
+    }
+    Stdio::inherit()
+}
+
+/// On Linux, the command is killed when this process dies, even by
+/// SIGKILL: a command that finished after its listener died would handle
+/// an event whose claim then expires and is handled again.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut tokio::process::Command) {
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours;
+    // it runs in the child between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut tokio::process::Command) {}
+
+/// The signature headers Sinch sent (and the content type), as received.
+const FORWARDED: [&str; 5] = [
+    "content-type",
+    "x-sinch-webhook-signature",
+    "x-sinch-webhook-signature-algorithm",
+    "x-sinch-webhook-signature-nonce",
+    "x-sinch-webhook-signature-timestamp",
+];
+
+/// Re-sends the verified request to `url`; its status is the answer (an
+/// unreachable app: 502, so Sinch retries).
+async fn forward(
+    http: &reqwest::Client,
+    url: &reqwest::Url,
+    headers: &HeaderMap,
+    callback: &SinchCallback,
+) -> Result<StatusCode, String> {
+    let mut request = http
+        .post(url.clone())
+        .body(Bytes::copy_from_slice(callback.raw()))
+        .timeout(
+            callback
+                .lease_remaining()
+                .unwrap_or(Receiver::DEFAULT_LEASE),
+        );
+    for name in FORWARDED {
+        if let Some(value) = headers.get(name) {
+            request = request.header(name, value.as_bytes());
+        }
+    }
+    match request.send().await {
+        Ok(answer) => {
+            Ok(StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY))
+        }
+        // reqwest's errors name the URL; shown without it (a password).
+        Err(e) => Err(format!("cannot forward: {}", e.without_url())),
+    }
+}
