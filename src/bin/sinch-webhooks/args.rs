@@ -121,7 +121,9 @@ Sinch's retry is handled. A copy arriving while the event is being handled
 gets 503 with Retry-After. --exec runs CMD with sh -c: the body on stdin,
 SINCH_TRIGGER, SINCH_EVENT_KEY, SINCH_APP_ID and SINCH_PROJECT_ID in its
 environment, its output on stderr; a command still running at the lease's
-end is killed. On Linux the command dies with the listener.
+end is killed with its process group. On Linux the command's shell also
+dies with the listener, even by SIGKILL (processes it starts do not: exec
+the last one, e.g. --exec 'exec ./handle-event.sh').
 
 Lines (stdout): new, duplicate, in_progress or rejected, then the trigger,
 the event's key, the status answered, and why in parentheses. Never a secret.")]

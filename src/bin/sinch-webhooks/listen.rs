@@ -285,8 +285,10 @@ impl Line<'_> {
 
 /// Runs `command` with `sh -c`: the raw body on stdin, the event in its
 /// environment, its output on our stderr (stdout is for event lines). Exit
-/// 0 → 200; otherwise, or still running at the lease's end (then killed),
-/// an error. The command dies with us.
+/// 0 → 200; otherwise, or still running at the lease's end, an error. The
+/// command runs in a process group of its own, killed whole at the lease's
+/// end or when the request is dropped; on Linux its shell also dies with
+/// us (processes it starts do not: `exec` the last one).
 async fn exec(command: &str, callback: &SinchCallback) -> Result<StatusCode, String> {
     let mut child = tokio::process::Command::new("sh");
     child
@@ -300,8 +302,11 @@ async fn exec(command: &str, callback: &SinchCallback) -> Result<StatusCode, Str
         .stdout(stderr_stdio())
         .stderr(Stdio::inherit())
         .kill_on_drop(true);
+    #[cfg(unix)]
+    child.process_group(0);
     die_with_parent(&mut child);
     let mut child = child.spawn().map_err(|e| format!("cannot run: {e}"))?;
+    let mut group = Group(child.id());
     if let Some(mut stdin) = child.stdin.take() {
         let body = Bytes::copy_from_slice(callback.raw());
         // A command that does not read its input is not an error.
@@ -312,13 +317,34 @@ async fn exec(command: &str, callback: &SinchCallback) -> Result<StatusCode, Str
     let lease = callback
         .lease_remaining()
         .unwrap_or(Receiver::DEFAULT_LEASE);
-    match tokio::time::timeout(lease, child.wait()).await {
-        Ok(Ok(status)) if status.success() => Ok(StatusCode::OK),
+    let waited = tokio::time::timeout(lease, child.wait()).await;
+    if let Ok(Ok(status)) = &waited {
+        // Reaped: its group is no longer ours to kill.
+        group.0 = None;
+        if status.success() {
+            return Ok(StatusCode::OK);
+        }
+    }
+    match waited {
         Ok(Ok(status)) => Err(format!("command failed: {status}")),
         Ok(Err(e)) => Err(format!("command failed: {e}")),
-        Err(_) => {
-            let _ = child.kill().await;
-            Err("command still running at the lease's end: killed".to_owned())
+        Err(_) => Err("command still running at the lease's end: killed".to_owned()),
+    }
+}
+
+/// The command's process group, killed (SIGKILL) when dropped unless the
+/// command was reaped: at the lease's end, or when the request is dropped.
+struct Group(Option<u32>);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.0.and_then(|pid| i32::try_from(pid).ok()) {
+            // SAFETY: kill(2) with a negative pid signals that group only;
+            // the group is the command's own (process_group(0)).
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
         }
     }
 }
