@@ -1,8 +1,8 @@
 //! What receiving with the crate costs per callback: an axum server on
 //! loopback whose handler takes `SinchCallback` (raw body, signature and
-//! window checked, event parsed, idempotency key looked up in a
-//! `MemoryDeduplicator`), next to a raw axum handler that reads the body
-//! and checks the HMAC by hand. The same client sends each the same kind
+//! window checked, event parsed, idempotency key claimed in a
+//! `MemoryDeduplicator` and completed by `CallbackLayer`), next to a raw
+//! axum handler that reads the body and checks the HMAC by hand. The same client sends each the same kind
 //! of signed MESSAGE_INBOUND body, each with its own message id. A third
 //! server does what the raw one does and then parses the body into a
 //! `serde_json::Value`: what any receiver that reads the event pays.
@@ -24,7 +24,7 @@ use axum::routing::post;
 use base64::Engine as _;
 use sinch_conversation::callbacks::{NONCE_HEADER, SIGNATURE_HEADER, Signer, TIMESTAMP_HEADER};
 use sinch_conversation::dedup::MemoryDeduplicator;
-use sinch_conversation::receive::{Receiver, SinchCallback};
+use sinch_conversation::receive::{CallbackLayer, Receiver, SinchCallback};
 
 const SECRET: &str = "bench-secret";
 const SEQUENTIAL_ROUNDS: usize = 201;
@@ -148,6 +148,7 @@ fn main() {
         let our_url = serve(
             axum::Router::new()
                 .route("/sinch", post(ours))
+                .layer(CallbackLayer::new())
                 .with_state(receiver),
         )
         .await;

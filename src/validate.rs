@@ -240,6 +240,9 @@ pub enum Rule {
     },
     /// A value the spec lists but Sinch refuses.
     RefusedValue(String),
+    /// Provisioning would remove a secret the webhook has (its callbacks
+    /// could then be forged) without being asked to.
+    WouldRemoveSecret,
     /// No triggers: the webhook would never fire.
     NoTriggers,
     /// The same trigger again.
@@ -295,6 +298,9 @@ impl fmt::Display for Rule {
                     "{value} is listed by Sinch but causes errors; choose a real value"
                 )
             }
+            Rule::WouldRemoveSecret => f.write_str(
+                "the webhook has a secret and this one has none: removing it would let anyone forge its callbacks; give the secret, or ask for its removal explicitly (clear_secrets, --clear-secret)",
+            ),
             Rule::NoTriggers => f.write_str(
                 "no triggers: the webhook would never receive an event; add at least one",
             ),
@@ -620,7 +626,9 @@ pub(crate) fn check_triggers(
     let mut seen = (triggers.len() > 32).then(HashSet::new);
     for (i, trigger) in triggers.iter().enumerate() {
         let value = trigger.as_str();
-        let rule = if spec::WEBHOOK_TRIGGER_REFUSED_VALUES.contains(&value) {
+        let rule = if value.trim().is_empty() {
+            Rule::Required
+        } else if spec::WEBHOOK_TRIGGER_REFUSED_VALUES.contains(&value) {
             Rule::RefusedValue(value.to_owned())
         } else if !trigger.is_known() && policy == Policy::Server {
             Rule::UnknownValue {

@@ -219,6 +219,14 @@ async fn invalid_input_exits_2_with_every_violation_and_api_errors_exit_1() {
     }
     let out = run(stand_in(&["update", "--id", "w1"])).await;
     assert_eq!(out.code, Some(2));
+    // With --output json, the error is JSON too (on stderr).
+    let error: serde_json::Value =
+        serde_json::from_str(out.stderr.lines().next().unwrap_or_default()).unwrap();
+    assert_eq!(error["exit"], 2);
+    assert_eq!(error["error"]["kind"], "invalid");
+    assert_eq!(error["error"]["violations"][0]["path"], "update_mask");
+    let out = run(command(&["--stand-in", "update", "--id", "w1"])).await;
+    assert_eq!(out.code, Some(2));
     assert!(
         out.stderr.contains("update_mask: nothing to update"),
         "{}",
@@ -235,7 +243,7 @@ async fn invalid_input_exits_2_with_every_violation_and_api_errors_exit_1() {
     ]))
     .await;
     assert_eq!(out.code, Some(2));
-    for path in ["webhook_id:", "target:", "triggers[0]:"] {
+    for path in ["\"webhook_id\"", "\"target\"", "\"triggers[0]\""] {
         assert!(
             out.stderr.contains(path),
             "{path} missing from {}",
@@ -244,7 +252,7 @@ async fn invalid_input_exits_2_with_every_violation_and_api_errors_exit_1() {
     }
     let out = run(stand_in(&["get", "--id", "no-such-webhook"])).await;
     assert_eq!(out.code, Some(1));
-    assert!(out.stderr.contains("Sinch answered 404"), "{}", out.stderr);
+    assert!(out.stderr.contains("\"status\":404"), "{}", out.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -450,10 +458,12 @@ async fn sync_converges_and_an_empty_set_needs_allow_empty() {
     assert_eq!(rotated.code, Some(0), "{}", rotated.stderr);
     assert_eq!(
         rotated.json["apps"][0]["applied"],
-        serde_json::json!([
-            "update W (https://example.com/in): client_credentials, secret"
-                .replace('W', stored[0].id.as_deref().unwrap())
-        ])
+        serde_json::json!([{
+            "kind": "update",
+            "id": stored[0].id.as_deref().unwrap(),
+            "target": "https://example.com/in",
+            "fields": ["client_credentials", "secret"],
+        }])
     );
 
     // Deleting everything takes --allow-empty.

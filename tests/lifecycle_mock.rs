@@ -219,6 +219,24 @@ async fn the_stand_in_applies_masks_as_sinch_does() {
     assert!(answer.get("secret").is_none(), "{answer}");
     assert_eq!(server.webhooks("app")[0].secret, None);
 
+    // A mask-only update with no body at all (as Sinch's Python SDK sends
+    // it, with or without a content type) reads as `{}`.
+    let _ = patch(&server, w, "", serde_json::json!({"secret": "s1"})).await;
+    for content_type in [None, Some("application/json")] {
+        let mut request = reqwest::Client::new()
+            .patch(format!(
+                "{}/v1/projects/mock-project/webhooks/{w}?update_mask=secret",
+                server.base_url()
+            ))
+            .basic_auth("mock-key-id", Some("mock-key-secret"));
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{content_type:?}");
+        assert_eq!(server.webhooks("app")[0].secret, None);
+    }
+
     // Without a mask, the fields present in the body are applied.
     let (status, answer) = patch(
         &server,

@@ -16,6 +16,7 @@ mod listen;
 mod redis_server;
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use sinch_conversation::mock::{DeliveryOutcome, MockServer};
@@ -159,8 +160,10 @@ async fn every_event_is_handled_while_listeners_are_killed() {
         *counts.entry(outcome).or_insert(0usize) += 1;
         counts
     });
-    println!(
-        "events {EVENTS}, kills {kills}, handled {} (failed runs {failures}), duplicates handled {twice}, \
+    // Straight to stderr, past the test harness's capture: CI's log shows it.
+    let _ = writeln!(
+        std::io::stderr(),
+        "listen crash test: events {EVENTS}, kills {kills}, handled {} (failed runs {failures}), duplicates handled {twice}, \
          delivery attempts {} {statuses:?}, {:.1} s",
         handled.len(),
         deliveries.len(),

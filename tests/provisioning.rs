@@ -96,18 +96,34 @@ async fn ensure_creates_then_changes_nothing_then_updates_only_what_differs() {
             ),
         ]
     );
-    // Not set means none: the secret goes.
-    let cleared = client
-        .ensure_webhook("app", "https://e.com/h")
-        .trigger(WebhookTrigger::EventInbound)
-        .client_credentials(NewClientCredentials::new(
-            "c",
-            "cs",
-            "https://auth.example.com/t",
-        ))
-        .send()
-        .await
-        .unwrap();
+    // Not set means none, but removing a secret takes asking for it:
+    // anyone could forge the callbacks of a webhook without one.
+    let without = || {
+        client
+            .ensure_webhook("app", "https://e.com/h")
+            .trigger(WebhookTrigger::EventInbound)
+            .client_credentials(NewClientCredentials::new(
+                "c",
+                "cs",
+                "https://auth.example.com/t",
+            ))
+    };
+    server.clear_requests();
+    let refused = without().send().await.unwrap_err();
+    let Error::Validation(v) = &refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(
+        v.at("secret").map(|v| v.rule()),
+        Some(&sinch_conversation::validate::Rule::WouldRemoveSecret)
+    );
+    assert_eq!(
+        api_requests(&server),
+        [("GET".to_owned(), None)],
+        "nothing changed"
+    );
+    assert!(server.webhooks("app")[0].secret.is_some());
+    let cleared = without().clear_secret().send().await.unwrap();
     assert!(matches!(&cleared, Ensured::Updated { fields, .. } if fields == &["secret"]));
     assert_eq!(server.webhooks("app").len(), 1);
     assert_eq!(server.webhooks("app")[0].secret, None);
@@ -235,7 +251,7 @@ fn seed(server: &MockServer, target: &str, trigger: &str) {
 }
 
 #[tokio::test]
-async fn sync_plans_deletes_then_updates_then_creates_and_a_dry_run_changes_nothing() {
+async fn sync_plans_updates_then_creates_then_deletes_and_a_dry_run_changes_nothing() {
     let (server, client) = start().await;
     seed(&server, "https://e.com/a", "MESSAGE_INBOUND");
     seed(&server, "https://e.com/b", "MESSAGE_INBOUND");
@@ -252,10 +268,6 @@ async fn sync_plans_deletes_then_updates_then_creates_and_a_dry_run_changes_noth
     assert_eq!(
         plan.steps(),
         [
-            SyncStep::Delete {
-                id: c_id,
-                target: "https://e.com/c".into()
-            },
             SyncStep::Update {
                 id: b_id,
                 target: "https://e.com/b".into(),
@@ -263,6 +275,10 @@ async fn sync_plans_deletes_then_updates_then_creates_and_a_dry_run_changes_noth
             },
             SyncStep::Create {
                 target: "https://e.com/d".into()
+            },
+            SyncStep::Delete {
+                id: c_id,
+                target: "https://e.com/c".into()
             },
         ]
     );
@@ -311,6 +327,131 @@ async fn sync_never_crosses_the_five_per_app_limit() {
 }
 
 #[tokio::test]
+async fn only_the_deletes_the_limit_forces_go_before_the_creates() {
+    let (server, client) = start().await;
+    for i in 0..4 {
+        seed(&server, &format!("https://e.com/old{i}"), "MESSAGE_INBOUND");
+    }
+    // 4 listed, 2 to create: one delete must go first, the others last.
+    let wanted: Vec<NewWebhook> = ["old0", "new0", "new1"]
+        .iter()
+        .map(|t| {
+            desired(
+                &format!("https://e.com/{t}"),
+                &[WebhookTrigger::MessageInbound],
+            )
+        })
+        .collect();
+    let plan = client
+        .sync_webhooks("app", wanted.clone())
+        .plan()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = plan
+        .steps()
+        .iter()
+        .map(|s| match s {
+            SyncStep::Delete { .. } => "delete",
+            SyncStep::Create { .. } => "create",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["delete", "create", "create", "delete", "delete"]);
+    client.sync_webhooks("app", wanted).send().await.unwrap();
+    assert_eq!(server.webhooks("app").len(), 3);
+}
+
+#[tokio::test]
+async fn unknown_triggers_and_target_types_are_refused_before_any_call_unless_allowed() {
+    let (server, client) = start().await;
+    let mut typo = desired("https://e.com/a", &[WebhookTrigger::MessageInbound]);
+    typo.triggers.push("MESAGE_DELIVERY".into());
+    typo.target_type = Some("HTTPS".into());
+    let mut blank = desired("https://e.com/b", &[WebhookTrigger::MessageInbound]);
+    blank.triggers.push("".into());
+    let err = client
+        .sync_webhooks("app", [typo.clone(), blank.clone()])
+        .plan()
+        .await
+        .unwrap_err();
+    let Error::Validation(v) = &err else {
+        panic!("{err:?}")
+    };
+    let paths: Vec<&str> = v.violations().iter().map(|v| v.path()).collect();
+    assert_eq!(
+        paths,
+        [
+            "webhooks[0].triggers[1]",
+            "webhooks[0].target_type",
+            "webhooks[1].triggers[1]"
+        ]
+    );
+    assert!(api_requests(&server).is_empty());
+    // Opted in, values newer than the crate go to Sinch; a blank one never.
+    let err = client
+        .sync_webhooks("app", [typo.clone(), blank])
+        .allow_unknown_values()
+        .plan()
+        .await
+        .unwrap_err();
+    let Error::Validation(v) = &err else {
+        panic!("{err:?}")
+    };
+    let paths: Vec<&str> = v.violations().iter().map(|v| v.path()).collect();
+    assert_eq!(paths, ["webhooks[1].triggers[1]"]);
+    let err = client
+        .ensure_webhook("app", "https://e.com/a")
+        .triggers(typo.triggers.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Validation(v) if v.at("triggers[1]").is_some()),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_sync_that_would_remove_a_secret_is_refused_unless_asked() {
+    let (server, client) = start().await;
+    server.seed_webhook(
+        serde_json::from_value(serde_json::json!({
+            "app_id": "app", "target": "https://e.com/a", "target_type": "HTTP",
+            "triggers": ["MESSAGE_INBOUND"], "secret": "keep-me",
+        }))
+        .unwrap(),
+    );
+    let wanted = [desired(
+        "https://e.com/a",
+        &[WebhookTrigger::MessageInbound],
+    )];
+    let err = client
+        .sync_webhooks("app", wanted.clone())
+        .send()
+        .await
+        .unwrap_err();
+    let Error::Validation(v) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(v.at("webhooks[0].secret").is_some(), "{err}");
+    assert_eq!(
+        server.webhooks("app")[0]
+            .secret
+            .as_ref()
+            .map(|s| s.expose().to_owned()),
+        Some("keep-me".to_owned())
+    );
+    let report = client
+        .sync_webhooks("app", wanted)
+        .clear_secrets()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.applied().len(), 1);
+    assert!(server.webhooks("app")[0].secret.is_none());
+}
+
+#[tokio::test]
 async fn a_desired_set_that_can_never_be_valid_is_refused_before_any_call() {
     let (server, client) = start().await;
     let mut wanted: Vec<NewWebhook> = (0..6)
@@ -348,39 +489,45 @@ async fn a_failed_step_reports_what_was_applied_and_what_was_not() {
         desired("https://e.com/z", &[WebhookTrigger::MessageInbound]),
     ];
     let x_id = server.webhooks("app")[0].id.clone().unwrap();
-    // The sync's requests: the list and the delete pass, the first create
-    // gets a 400.
+    // The sync's requests: the list and the first create pass, the second
+    // create gets a 400. Make before break: the delete was not applied.
     let err = sync_failing_at_third_request(&server, &client, wanted).await;
     let Error::Sync(sync) = &err else {
         panic!("{err:?}")
     };
     assert_eq!(
         sync.applied(),
-        [SyncStep::Delete {
-            id: x_id,
-            target: "https://e.com/x".into()
+        [SyncStep::Create {
+            target: "https://e.com/y".into()
         }]
     );
     assert_eq!(
         sync.failed(),
         &SyncStep::Create {
-            target: "https://e.com/y".into()
+            target: "https://e.com/z".into()
         }
     );
     assert_eq!(
         sync.not_applied(),
-        [SyncStep::Create {
-            target: "https://e.com/z".into()
+        [SyncStep::Delete {
+            id: x_id,
+            target: "https://e.com/x".into()
         }]
     );
     assert_eq!(err.status(), Some(400));
     let shown = err.to_string();
     assert!(
-        shown.contains("applied before it: [delete")
-            && shown.contains("not applied: [create https://e.com/z]"),
+        shown.contains("applied before it: [create https://e.com/y]")
+            && shown.contains("not applied: [delete"),
         "{shown}"
     );
-    assert!(server.webhooks("app").is_empty());
+    // The app keeps what it had (and the new webhook created before).
+    let targets: Vec<String> = server
+        .webhooks("app")
+        .iter()
+        .map(|w| w.target.to_string())
+        .collect();
+    assert_eq!(targets, ["https://e.com/x", "https://e.com/y"]);
 }
 
 #[tokio::test]
@@ -457,8 +604,8 @@ async fn a_password_in_a_target_never_shows_in_a_plan_or_a_sync_error() {
         .await
         .unwrap();
     let shown: Vec<String> = plan.steps().iter().map(ToString::to_string).collect();
-    assert!(shown[0].contains("https://user:***@e.com/old"), "{shown:?}");
-    assert!(shown[1].contains("https://user:***@e.com/new"), "{shown:?}");
+    assert!(shown[0].contains("https://user:***@e.com/new"), "{shown:?}");
+    assert!(shown[1].contains("https://user:***@e.com/old"), "{shown:?}");
     let err = sync_failing_at_third_request(&server, &client, wanted).await;
     let text = format!("{err} {err:?}");
     assert!(!text.contains("hunter"), "{text}");

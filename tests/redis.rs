@@ -239,11 +239,17 @@ async fn three_receivers_sharing_redis_handle_an_event_once() {
         }
         assert_eq!(handled.load(Ordering::Relaxed), 1, "{copies} copies");
     }
-    // A replayed request (same nonce) reaching another replica: refused.
-    let headers = Signer::new("s").sign(b"{}").to_header_map();
-    let _ = receivers[0].receive(&headers, b"{}").await;
-    let replay = receivers[1].receive(&headers, b"{}").await.unwrap_err();
+    // A replayed request (same nonce) reaching another replica: refused,
+    // in the claim's own round trip.
+    let body = BODY.replace("M-REDIS", "M-REPLAY");
+    let headers = Signer::new("s").sign(body.as_bytes()).to_header_map();
+    let first = receivers[0].receive(&headers, body.as_bytes()).await.unwrap();
+    let replay = receivers[1]
+        .receive(&headers, body.as_bytes())
+        .await
+        .unwrap_err();
     assert!(replay.to_string().contains("replay"), "{replay}");
+    drop(first);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

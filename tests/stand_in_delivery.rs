@@ -677,3 +677,29 @@ async fn a_token_endpoint_with_credentials_in_its_url_reaches_no_record() {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
 }
+
+#[tokio::test]
+async fn a_target_with_a_password_and_client_credentials_gets_one_authorization_the_bearer() {
+    let (scripted, url) = common::serve().await;
+    let (server, client) = stand_in(fast()).await;
+    let credentials = NewClientCredentials::new("cid", "c-secret", format!("{url}/oauth2/token"));
+    let with_password = url.replace("http://", "http://hook-user:hook-pw@");
+    webhook(
+        &client,
+        "app",
+        &format!("{with_password}/hook"),
+        Some(credentials),
+    )
+    .await;
+    let sent = inbound(&server, "app", "m1").await;
+    assert_eq!(sent[0].outcome, DeliveryOutcome::Status(200));
+    let callback = &scripted.api_calls()[0];
+    let all: Vec<_> = callback.headers.get_all("authorization").iter().collect();
+    assert_eq!(all, ["Bearer tok-1"], "one Authorization header");
+    // The crate's own receiver takes it.
+    let receiver = sinch_conversation::receive::Receiver::new([SECRET]).bearer(|t| t == "tok-1");
+    receiver
+        .receive(&callback.headers, &callback.body)
+        .await
+        .unwrap();
+}

@@ -213,9 +213,21 @@ async fn attempt_once(shared: &Shared, callback: &Callback, attempt: u32) -> (De
         delivery.outcome = DeliveryOutcome::Skipped(why);
         return (delivery, false);
     }
+    // One Authorization header: with client credentials it is the Bearer,
+    // so a password in the target is not also sent as Basic (reqwest would
+    // add it from the URL).
+    let mut url = webhook.target.as_str().to_owned();
+    if webhook.client_credentials.is_some()
+        && let Ok(mut parsed) = url::Url::parse(&url)
+        && (!parsed.username().is_empty() || parsed.password().is_some())
+        && parsed.set_username("").is_ok()
+        && parsed.set_password(None).is_ok()
+    {
+        url = parsed.into();
+    }
     let mut request = shared
         .http
-        .post(webhook.target.as_str())
+        .post(url)
         .header(http::header::CONTENT_TYPE, "application/json")
         .header(MARKER_HEADER, "1");
     if let Some(credentials) = &webhook.client_credentials {

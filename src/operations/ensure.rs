@@ -4,7 +4,7 @@ use super::compare::{Secrets, changes_for, differences};
 use super::create::Create;
 use super::prelude::*;
 use crate::types::Webhook;
-use crate::validate::{NewWebhook, ValidationErrors};
+use crate::validate::{NewWebhook, Rule, ValidationErrors, Violation};
 
 impl Client {
     /// Makes sure `app_id` has a webhook delivering to `target` with the
@@ -52,6 +52,8 @@ impl Client {
             client: self,
             webhook: NewWebhook::new(app_id, target),
             secrets: Secrets::default(),
+            allow_unknown_values: false,
+            clear_secret: false,
         }
     }
 }
@@ -111,6 +113,8 @@ pub struct EnsureWebhook<'a> {
     client: &'a Client,
     webhook: NewWebhook,
     secrets: Secrets,
+    allow_unknown_values: bool,
+    clear_secret: bool,
 }
 
 impl EnsureWebhook<'_> {
@@ -119,21 +123,57 @@ impl EnsureWebhook<'_> {
 
     /// Sets the secret and the client credentials even when the list answer
     /// does not show them (what is not shown is otherwise not compared): a
-    /// rotation. Without a secret set here, a shown secret is cleared.
+    /// rotation.
     pub fn rotate_secrets(mut self) -> Self {
         self.secrets = Secrets::Rotate;
         self
     }
 
+    /// Removes the secret of the existing webhook when none is set here.
+    /// Without it, that is refused ([`Rule::WouldRemoveSecret`], nothing
+    /// changed): anyone could forge the callbacks of a webhook without one.
+    ///
+    /// [`Rule::WouldRemoveSecret`]: crate::validate::Rule::WouldRemoveSecret
+    pub fn clear_secret(mut self) -> Self {
+        self.clear_secret = true;
+        self
+    }
+
+    /// Accepts triggers and a target type this crate does not know (newer
+    /// than it); without it they are refused before any call.
+    pub fn allow_unknown_values(mut self) -> Self {
+        self.allow_unknown_values = true;
+        self
+    }
+
     /// Validates without any call: the webhook as a create request.
     pub fn build(&self) -> Result<crate::types::CreateWebhookRequest, ValidationErrors> {
-        self.webhook.validate()
+        let mut problems = Vec::new();
+        if !self.allow_unknown_values {
+            super::sync::unknown_values(&self.webhook, 0, &mut problems);
+        }
+        let request = self.webhook.validate();
+        if problems.is_empty() {
+            return request;
+        }
+        // The paths without the sync's `webhooks[0].` prefix.
+        let mut problems: Vec<Violation> = problems
+            .into_iter()
+            .map(|v| {
+                let path = v.path().trim_start_matches("webhooks[0].").to_owned();
+                Violation::new(path, v.rule().clone())
+            })
+            .collect();
+        if let Err(errors) = request {
+            problems.extend(errors.violations().iter().cloned());
+        }
+        Err(ValidationErrors::new(problems))
     }
 
     /// Validates, lists the app's webhooks, then creates, updates what
     /// differs, or does nothing.
     pub async fn send(self) -> Result<Ensured, Error> {
-        let desired = self.webhook.validate()?;
+        let desired = self.build()?;
         let client = self.client;
         let existing = client.list_webhooks(&desired.app_id).await?;
         super::listing::check(&desired.app_id, &existing)?;
@@ -159,6 +199,11 @@ impl EnsureWebhook<'_> {
         let fields = differences(&current, &desired, self.secrets);
         if fields.is_empty() {
             return Ok(Ensured::Unchanged(current));
+        }
+        if fields.contains(&"secret") && desired.secret.is_none() && !self.clear_secret {
+            return Err(Error::Validation(ValidationErrors::new(vec![
+                Violation::new("secret", Rule::WouldRemoveSecret),
+            ])));
         }
         // The list was checked: every entry has an id.
         let id = current.id.clone().unwrap_or_default();

@@ -22,11 +22,18 @@ pub(crate) fn check(app_id: &str, listed: &[Webhook]) -> Result<(), Error> {
     }
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, webhook) in listed.iter().enumerate() {
-        if let Some(other) = webhook.app_id.as_deref().filter(|a| *a != app_id) {
-            problems.push(format!(
+        match webhook.app_id.as_deref() {
+            Some(own) if own == app_id => {}
+            Some(other) => problems.push(format!(
                 "entry {i} ({}) belongs to app {other:?}",
                 describe(webhook)
-            ));
+            )),
+            // Sinch names the app of every webhook it lists: one without
+            // cannot be told to be this app's, so it is not deleted.
+            None => problems.push(format!(
+                "entry {i} ({}) has no app_id, so it cannot be told to be this app's",
+                describe(webhook)
+            )),
         }
         match webhook.id.as_deref() {
             None | Some("") => problems.push(format!(
@@ -86,10 +93,21 @@ mod tests {
     fn the_apps_own_webhooks_pass() {
         let list = [
             listed(Some("W1"), Some("app"), "https://e.com/1"),
-            listed(Some("W2"), None, "https://e.com/2"),
+            listed(Some("W2"), Some("app"), "https://e.com/2"),
         ];
         assert!(problems("app", &list).is_empty());
         assert!(problems("app", &[]).is_empty());
+    }
+
+    #[test]
+    fn an_entry_without_app_id_is_not_taken_for_the_apps() {
+        let list = [listed(Some("W2"), None, "https://e.com/2")];
+        assert_eq!(
+            problems("app", &list),
+            [
+                "entry 0 (id \"W2\", target https://e.com/2) has no app_id, so it cannot be told to be this app's"
+            ]
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Make an app's webhooks exactly a desired set (the target is each one's
-//! identity): a plan of deletes, then updates, then creates — in that order
-//! so the 5-per-app limit is never crossed midway — applied step by step.
+//! identity): a plan of updates, then creates, then deletes — make before
+//! break, so a failed step leaves the app with what it had — applied step by
+//! step. Only the deletes Sinch's 5-per-app limit forces go before the
+//! creates.
 use std::fmt;
 
 use super::compare::{Secrets, changes_for, differences};
@@ -24,7 +26,18 @@ impl Client {
     /// webhooks with one target are reconciled: the one closest to the
     /// desired one (the first listed, on a tie) is kept, the other deleted.
     /// An empty desired set (delete everything) is refused unless
-    /// [`allow_empty`](SyncWebhooks::allow_empty) says so.
+    /// [`allow_empty`](SyncWebhooks::allow_empty) says so; so are triggers
+    /// and target types this crate does not know (a typo would make Sinch
+    /// refuse the create) unless
+    /// [`allow_unknown_values`](SyncWebhooks::allow_unknown_values), and
+    /// removing a secret a webhook has unless
+    /// [`clear_secrets`](SyncWebhooks::clear_secrets).
+    ///
+    /// Make before break: updates first, then creates, then deletes, so
+    /// that when an update or a create fails no delete has been applied and
+    /// the app keeps what it had. Only where Sinch's limit of 5 webhooks per
+    /// app would be crossed do that many deletes (duplicates first) go
+    /// before the creates.
     ///
     /// ```no_run
     /// # async fn run(client: sinch_conversation::Client) -> Result<(), sinch_conversation::Error> {
@@ -64,21 +77,51 @@ impl Client {
     }
 }
 
-/// What a sync may do beyond the default: both off unless asked for.
+/// What a sync may do beyond the default: all off unless asked for.
 ///
 /// ```
 /// use sinch_conversation::SyncOptions;
 ///
 /// let options = SyncOptions::default().allow_empty().rotate_secrets();
 /// assert!(options.allows_empty() && options.rotates_secrets());
+/// assert!(!options.allows_unknown_values() && !options.clears_secrets());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SyncOptions {
     allow_empty: bool,
     rotate_secrets: bool,
+    allow_unknown_values: bool,
+    clear_secrets: bool,
 }
 
 impl SyncOptions {
+    /// Accept triggers and target types this crate does not know (newer
+    /// than it); without it they are refused before any call, as a typo
+    /// would make Sinch refuse the create mid-sync. Blank ones are refused
+    /// either way.
+    pub fn allow_unknown_values(mut self) -> Self {
+        self.allow_unknown_values = true;
+        self
+    }
+
+    /// Remove the secret of a webhook that has one when its desired form
+    /// has none; without it such a sync is refused before any change
+    /// (anyone could forge the callbacks of a webhook without a secret).
+    pub fn clear_secrets(mut self) -> Self {
+        self.clear_secrets = true;
+        self
+    }
+
+    /// Whether unknown triggers and target types are accepted.
+    pub fn allows_unknown_values(&self) -> bool {
+        self.allow_unknown_values
+    }
+
+    /// Whether a secret may be removed.
+    pub fn clears_secrets(&self) -> bool {
+        self.clear_secrets
+    }
+
     /// Accept an empty desired set: every webhook of the app is deleted.
     pub fn allow_empty(mut self) -> Self {
         self.allow_empty = true;
@@ -175,7 +218,8 @@ impl fmt::Display for SyncStep {
     }
 }
 
-/// What a sync will do (or did): deletes, then updates, then creates.
+/// What a sync will do (or did): updates, then creates, then deletes (only
+/// the deletes the 5-per-app limit forces go before the creates).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct SyncPlan {
     steps: Vec<SyncStep>,
@@ -287,6 +331,20 @@ impl SyncWebhooks<'_> {
         self
     }
 
+    /// Accept triggers and target types this crate does not know; see
+    /// [`SyncOptions::allow_unknown_values`].
+    pub fn allow_unknown_values(mut self) -> Self {
+        self.options = self.options.allow_unknown_values();
+        self
+    }
+
+    /// Remove the secret of a webhook whose desired form has none; see
+    /// [`SyncOptions::clear_secrets`].
+    pub fn clear_secrets(mut self) -> Self {
+        self.options = self.options.clear_secrets();
+        self
+    }
+
     /// Replaces the options.
     pub fn options(mut self, options: SyncOptions) -> Self {
         self.options = options;
@@ -307,6 +365,9 @@ impl SyncWebhooks<'_> {
         let existing = self.client.list_webhooks(&self.app_id).await?;
         super::listing::check(&self.app_id, &existing)?;
         let planned = plan(&existing, &desired, self.options.secrets());
+        if !self.options.clear_secrets {
+            refuse_secret_removals(&planned, &desired)?;
+        }
         Ok(Prepared {
             desired,
             existing,
@@ -401,8 +462,9 @@ enum Action {
     Create(usize),
 }
 
-/// Deletes first (so the per-app limit is never crossed), then updates,
-/// then creates. For each desired webhook, of the listed ones with the
+/// Updates, then creates, then deletes (make before break); only the
+/// deletes needed to stay within the per-app limit go before the creates,
+/// duplicates first. For each desired webhook, of the listed ones with the
 /// same target (as URLs) the one with the fewest differences is kept (the
 /// first listed on a tie) and the others are deleted as duplicates. The
 /// list was checked: every entry has an id.
@@ -419,47 +481,91 @@ fn plan(existing: &[Webhook], desired: &[CreateWebhookRequest], secrets: Secrets
         })
         .collect();
     let id = |j: usize| existing[j].id.clone().unwrap_or_default();
-    let mut steps = Vec::new();
-    let mut actions = Vec::new();
+    let mut updates = Vec::new();
+    for (i, wanted) in desired.iter().enumerate() {
+        let Some(j) = kept[i] else { continue };
+        let fields = differences(&existing[j], wanted, secrets);
+        if !fields.is_empty() {
+            let step = SyncStep::Update {
+                id: id(j),
+                target: wanted.target.to_string(),
+                fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+            };
+            updates.push((step, Action::Update(id(j), fields, i)));
+        }
+    }
+    let mut creates = Vec::new();
+    for (i, wanted) in desired.iter().enumerate() {
+        if kept[i].is_none() {
+            let step = SyncStep::Create {
+                target: wanted.target.to_string(),
+            };
+            creates.push((step, Action::Create(i)));
+        }
+    }
+    // Duplicates first: deleting one loses nothing its target does not keep.
+    let (mut duplicates, mut deletes) = (Vec::new(), Vec::new());
     for (j, webhook) in existing.iter().enumerate() {
         // Steps are printed and go into errors: `TargetUrl`'s `Display`
         // shows a password as `***`.
         let target = webhook.target.to_string();
         match wanted.iter().position(|w| *w == listed[j]) {
-            None => steps.push(SyncStep::Delete { id: id(j), target }),
-            Some(i) if kept[i] != Some(j) => steps.push(SyncStep::DeleteDuplicate {
-                id: id(j),
-                target,
-                kept: kept[i].map(id).unwrap_or_default(),
-            }),
-            Some(_) => continue,
-        }
-        actions.push(Action::Delete(id(j)));
-    }
-    for (i, wanted) in desired.iter().enumerate() {
-        let Some(j) = kept[i] else { continue };
-        let fields = differences(&existing[j], wanted, secrets);
-        if !fields.is_empty() {
-            steps.push(SyncStep::Update {
-                id: id(j),
-                target: wanted.target.to_string(),
-                fields: fields.iter().map(|f| (*f).to_owned()).collect(),
-            });
-            actions.push(Action::Update(id(j), fields, i));
+            None => deletes.push((
+                SyncStep::Delete { id: id(j), target },
+                Action::Delete(id(j)),
+            )),
+            Some(i) if kept[i] != Some(j) => duplicates.push((
+                SyncStep::DeleteDuplicate {
+                    id: id(j),
+                    target,
+                    kept: kept[i].map(id).unwrap_or_default(),
+                },
+                Action::Delete(id(j)),
+            )),
+            Some(_) => {}
         }
     }
-    for (i, wanted) in desired.iter().enumerate() {
-        if kept[i].is_none() {
-            steps.push(SyncStep::Create {
-                target: wanted.target.to_string(),
-            });
-            actions.push(Action::Create(i));
-        }
-    }
+    duplicates.append(&mut deletes);
+    let forced = (existing.len() + creates.len()).saturating_sub(MAX_PER_APP);
+    let later = duplicates.split_off(forced.min(duplicates.len()));
+    let (steps, actions) = updates
+        .into_iter()
+        .chain(duplicates)
+        .chain(creates)
+        .chain(later)
+        .unzip();
     Planned {
         steps,
         actions,
         kept,
+    }
+}
+
+/// An update that would remove a shown secret the desired webhook does not
+/// have: refused (nothing is changed) unless the caller asked for it.
+fn refuse_secret_removals(
+    planned: &Planned,
+    desired: &[CreateWebhookRequest],
+) -> Result<(), ValidationErrors> {
+    let problems: Vec<Violation> = planned
+        .actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Update(_, fields, i)
+                if fields.contains(&"secret") && desired[*i].secret.is_none() =>
+            {
+                Some(Violation::new(
+                    format!("webhooks[{i}].secret"),
+                    Rule::WouldRemoveSecret,
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationErrors::new(problems))
     }
 }
 
@@ -492,6 +598,9 @@ pub(crate) fn validate_set(
                 Rule::DuplicateTarget,
             ));
         }
+        if !options.allow_unknown_values {
+            unknown_values(webhook, i, &mut problems);
+        }
         match webhook.validate() {
             Ok(request) => requests.push(request),
             Err(errors) => problems.extend(
@@ -509,5 +618,36 @@ pub(crate) fn validate_set(
         Ok(requests)
     } else {
         Err(ValidationErrors::new(problems))
+    }
+}
+
+/// Triggers and a target type this crate does not know, as violations.
+pub(crate) fn unknown_values(webhook: &NewWebhook, i: usize, problems: &mut Vec<Violation>) {
+    use crate::{WebhookTargetType, WebhookTrigger};
+    for (t, trigger) in webhook.triggers.iter().enumerate() {
+        if !trigger.is_known() && !trigger.as_str().trim().is_empty() {
+            problems.push(Violation::new(
+                format!("webhooks[{i}].triggers[{t}]"),
+                Rule::UnknownValue {
+                    value: trigger.as_str().to_owned(),
+                    allowed: WebhookTrigger::KNOWN
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                },
+            ));
+        }
+    }
+    if let Some(kind) = webhook.target_type.as_ref().filter(|k| !k.is_known()) {
+        problems.push(Violation::new(
+            format!("webhooks[{i}].target_type"),
+            Rule::UnknownValue {
+                value: kind.as_str().to_owned(),
+                allowed: WebhookTargetType::KNOWN
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            },
+        ));
     }
 }

@@ -123,6 +123,8 @@ pub fn run(root: &Path) -> Result<(), String> {
     let many = json_bench(root, "provision_many")?;
     eprintln!("bench: receiving callbacks through axum…");
     let receiving = json_bench(root, "receive_ratio")?;
+    eprintln!("bench: callbacks per second with claims (memory, and Redis where available)…");
+    let claims = json_bench(root, "claims")?;
 
     let mut out = String::new();
     out.push_str(&format!("Machine: {}\n\n", machine()));
@@ -244,7 +246,7 @@ pub fn run(root: &Path) -> Result<(), String> {
             ),
             (
                 "ours",
-                "`SinchCallback`: verify, parse, idempotency key, in-memory dedup",
+                "`SinchCallback`: verify, parse, idempotency key, in-memory claim",
             ),
         ] {
             let v = &receiving[mode][name];
@@ -261,8 +263,40 @@ pub fn run(root: &Path) -> Result<(), String> {
         }
     }
 
+    for (store, note) in [
+        (
+            "verify_only",
+            "`SinchCallback` without a store: verify and parse",
+        ),
+        (
+            "memory",
+            "with a `MemoryDeduplicator`: claim, then complete",
+        ),
+        (
+            "redis",
+            "with a `RedisDeduplicator`: claim (nonce included), then complete",
+        ),
+    ] {
+        let v = &claims["callbacks_per_second"][store];
+        match (v["sequential"].as_f64(), v["concurrent_32"].as_f64()) {
+            (Some(one), Some(many)) => out.push_str(&format!(
+                "| callbacks/s, {store} | {one} / {many} | 1 sender / 32 senders, each a new event, over loopback; {note} |\n"
+            )),
+            _ => out.push_str(&format!(
+                "| callbacks/s, {store} | skipped | {} |\n",
+                v["skipped"].as_str().unwrap_or("no result")
+            )),
+        }
+    }
+
     // The targets.
     out.push('\n');
+    if let Some(many) = claims["callbacks_per_second"]["redis"]["concurrent_32"].as_f64() {
+        let verdict = if many >= 5000.0 { "met" } else { "missed" };
+        out.push_str(&format!(
+            "- callbacks with Redis claims, 32 senders: {many}/s (target ≥ 5 000/s: {verdict})\n"
+        ));
+    }
     let raw_seq = ratio["sequential"]["raw_reqwest"]["median_us"]
         .as_f64()
         .unwrap_or(0.0)

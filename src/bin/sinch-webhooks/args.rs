@@ -93,6 +93,14 @@ pub enum Command {
         /// is not shown is otherwise not compared).
         #[arg(long)]
         rotate_secret: bool,
+        /// Remove the webhook's secret when no --secret is given (refused
+        /// otherwise: its callbacks could be forged).
+        #[arg(long, conflicts_with = "secret")]
+        clear_secret: bool,
+        /// Accept triggers and target types this command does not know
+        /// (newer than it); refused otherwise, before any request.
+        #[arg(long)]
+        allow_unknown_triggers: bool,
     },
     /// Make an app's webhooks (or many apps') exactly a file's.
     #[command(after_help = "Examples:
@@ -225,6 +233,14 @@ pub struct Sync {
     /// Set every secret even when Sinch's answer does not show it.
     #[arg(long)]
     pub rotate_secret: bool,
+    /// Remove the secret of a webhook whose table has none (refused
+    /// otherwise, before any change: its callbacks could be forged).
+    #[arg(long)]
+    pub clear_secret: bool,
+    /// Accept triggers and target types this command does not know (newer
+    /// than it); refused otherwise, with their lines, before any request.
+    #[arg(long)]
+    pub allow_unknown_triggers: bool,
     /// Print the plan (a diff: - delete, ~ update, + create); change nothing.
     #[arg(long)]
     pub dry_run: bool,

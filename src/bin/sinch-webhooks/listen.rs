@@ -83,7 +83,7 @@ pub async fn run(flags: &Listen, output: Output) -> ExitCode {
         (None, None) => Action::Print,
     };
     if let Some(url) = &flags.redis
-        && !is_redis_url(url)
+        && !crate::is_redis_url(url)
     {
         return invalid("--redis must be a redis://, rediss:// or unix:// URL".to_owned());
     }
@@ -123,11 +123,6 @@ pub async fn run(flags: &Listen, output: Output) -> ExitCode {
         .with_state(state);
     eprintln!("listening on http://{bound}{}", flags.path);
     serve(listener, app, Duration::from_secs(flags.shutdown_secs)).await
-}
-
-fn is_redis_url(url: &str) -> bool {
-    reqwest::Url::parse(url)
-        .is_ok_and(|u| matches!(u.scheme(), "redis" | "rediss" | "unix" | "redis+unix"))
 }
 
 /// Serves until a signal, then stops taking callbacks and waits for

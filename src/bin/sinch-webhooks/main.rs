@@ -9,6 +9,23 @@
 //! `--help` on every subcommand lists its flags, with examples. Exit codes:
 //! 0 done, 1 the API or the network failed (or answered what is not safe
 //! to act on: nothing was changed), 2 invalid input (nothing was sent).
+/// `println!` that never panics: with stdout closed (`… | head -0`) the
+/// text is lost, the command's own exit status is kept.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `print!` that never panics (see `say!`).
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod args;
 mod file;
 mod listen;
@@ -71,7 +88,7 @@ fn main() -> ExitCode {
             Command::Sync(sync) => sync.redis.as_deref(),
             _ => None,
         };
-        let target = match connect(cli.stand_in, redis).await {
+        let target = match connect(cli.stand_in, redis, cli.output).await {
             Ok(target) => target,
             Err(code) => return code,
         };
@@ -81,7 +98,7 @@ fn main() -> ExitCode {
             }
             (command, _) => match run(&target.client, cli.output, command).await {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(e) => show::failed(&e),
+                Err(e) => show::failed(cli.output, &e),
             },
         };
         if target.stand_in.is_some() {
@@ -108,7 +125,13 @@ const DEMO_APP: &str = "demo-app";
 /// The API from the `SINCH_*` variables, or with `--stand-in` an embedded
 /// stand-in seeded with one webhook. Never a stand-in by default: a deploy
 /// job whose variables are missing must fail, not succeed against a fake.
-async fn connect(stand_in: bool, redis: Option<&str>) -> Result<Target, ExitCode> {
+async fn connect(stand_in: bool, redis: Option<&str>, output: Output) -> Result<Target, ExitCode> {
+    if let Some(url) = redis
+        && !is_redis_url(url)
+    {
+        eprintln!("error: --redis must be a redis://, rediss:// or unix:// URL");
+        return Err(ExitCode::from(INVALID));
+    }
     // The project's budget, shared through Redis with other processes.
     let shared = match redis {
         Some(url) => Some(
@@ -144,7 +167,7 @@ async fn connect(stand_in: bool, redis: Option<&str>) -> Result<Target, ExitCode
         // Sinch's limit is per project: many apps synced at once stay in it.
         let client = ClientBuilder::from_env()
             .and_then(|b| with_shared(b.rate_limit(ClientBuilder::SINCH_RATE_LIMIT)).build())
-            .map_err(|e| show::failed(&e))?;
+            .map_err(|e| show::failed(output, &e))?;
         return Ok(Target {
             client,
             stand_in: None,
@@ -167,7 +190,7 @@ async fn connect(stand_in: bool, redis: Option<&str>) -> Result<Target, ExitCode
     }
     let client = with_shared(server.client_builder())
         .build()
-        .map_err(|e| show::failed(&e))?;
+        .map_err(|e| show::failed(output, &e))?;
     Ok(Target {
         client,
         stand_in: Some(server),
@@ -187,11 +210,19 @@ async fn run(client: &Client, output: Output, command: &Command) -> Result<(), E
         Command::Ensure {
             webhook: flags,
             rotate_secret,
+            clear_secret,
+            allow_unknown_triggers,
         } => {
             let mut request =
                 create_flags!(client.ensure_webhook(&flags.app_id, &flags.target), flags);
             if *rotate_secret {
                 request = request.rotate_secrets();
+            }
+            if *clear_secret {
+                request = request.clear_secret();
+            }
+            if *allow_unknown_triggers {
+                request = request.allow_unknown_values();
             }
             if flags.dry_run {
                 dry_run(client, "ensure", "webhooks", &request.build()?);
@@ -205,7 +236,7 @@ async fn run(client: &Client, output: Output, command: &Command) -> Result<(), E
                 _ => ("done", Vec::new()),
             };
             match output {
-                Output::Json => println!(
+                Output::Json => say!(
                     "{}",
                     show::json_text(&serde_json::json!({
                         "outcome": outcome,
@@ -219,7 +250,7 @@ async fn run(client: &Client, output: Output, command: &Command) -> Result<(), E
                     } else {
                         format!("{outcome} ({})", fields.join(", "))
                     };
-                    print!("{what}: {}", show::webhook_lines(ensured.webhook()));
+                    say_raw!("{what}: {}", show::webhook_lines(ensured.webhook()));
                 }
             }
         }
@@ -233,11 +264,11 @@ async fn run(client: &Client, output: Output, command: &Command) -> Result<(), E
         Command::List { app_id, .. } => {
             let webhooks = client.list_webhooks(app_id).await?;
             match output {
-                Output::Json => println!("{}", show::json_text(&webhooks)),
-                Output::Text if webhooks.is_empty() => println!("app {app_id} has no webhooks"),
+                Output::Json => say!("{}", show::json_text(&webhooks)),
+                Output::Text if webhooks.is_empty() => say!("app {app_id} has no webhooks"),
                 Output::Text => webhooks
                     .iter()
-                    .for_each(|w| print!("{}", show::webhook_lines(w))),
+                    .for_each(|w| say_raw!("{}", show::webhook_lines(w))),
             }
         }
         Command::Get { id, dry_run: true } | Command::Delete { id, dry_run: true } => {
@@ -253,8 +284,8 @@ async fn run(client: &Client, output: Output, command: &Command) -> Result<(), E
         Command::Delete { id, .. } => {
             client.delete_webhook(id).await?;
             match output {
-                Output::Json => println!("{}", serde_json::json!({ "deleted": id })),
-                Output::Text => println!("deleted {id}"),
+                Output::Json => say!("{}", serde_json::json!({ "deleted": id })),
+                Output::Text => say!("deleted {id}"),
             }
         }
         Command::Update(flags) => {
@@ -319,7 +350,7 @@ use create_flags;
 /// Prints the body (if any, secrets as `***`) and what would have been sent.
 fn dry_run(client: &Client, method: &str, path: &str, body: &impl serde::Serialize) {
     if serde_json::to_value(body).is_ok_and(|v| !v.is_null()) {
-        println!("{}", show::json_text(body));
+        say!("{}", show::json_text(body));
     }
     eprintln!(
         "dry run: {method} {}/v1/projects/{}/{path}; nothing was sent",
@@ -354,6 +385,12 @@ fn read_sync_input(sync: &args::Sync) -> Result<SyncInput, ExitCode> {
     if sync.rotate_secret {
         options = options.rotate_secrets();
     }
+    if sync.allow_unknown_triggers {
+        options = options.allow_unknown_values();
+    }
+    if sync.clear_secret {
+        options = options.clear_secrets();
+    }
     let apps = match (desired.apps, &sync.app_id) {
         (Some(_), Some(_)) => {
             return Err(refuse(vec![
@@ -364,6 +401,12 @@ fn read_sync_input(sync: &args::Sync) -> Result<SyncInput, ExitCode> {
         (None, None) => {
             return Err(refuse(vec![
                 "[[webhook]] tables need --app-id (or use [[app]] tables with an id each)"
+                    .to_owned(),
+            ]));
+        }
+        (Some(apps), None) if apps.is_empty() => {
+            return Err(refuse(vec![
+                "the file names no app: nothing to sync (a many-app file needs [[app]] tables, each with its id)"
                     .to_owned(),
             ]));
         }
@@ -434,14 +477,14 @@ async fn run_sync(
     match output {
         Output::Json => {
             let apps: Vec<_> = reports.iter().map(AppReport::json).collect();
-            println!("{}", show::json_text(&serde_json::json!({ "apps": apps })));
+            say!("{}", show::json_text(&serde_json::json!({ "apps": apps })));
         }
         Output::Text => {
             for report in &reports {
-                print!("{}", report.text());
+                say_raw!("{}", report.text());
             }
             if total > 1 {
-                println!("{} app(s): {} ok, {failed} failed", total, total - failed);
+                say!("{} app(s): {} ok, {failed} failed", total, total - failed);
             }
         }
     }
@@ -497,4 +540,10 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// Whether `url` is a Redis URL the client accepts (its syntax only: it is
+/// not contacted). Anything else is invalid input (exit 2).
+pub fn is_redis_url(url: &str) -> bool {
+    redis::Client::open(url).is_ok()
 }

@@ -1,6 +1,7 @@
 //! What the command prints: webhooks, plans and outcomes as lines for
 //! people or as JSON, always with secrets and URL passwords as `***`; and
 //! errors with the exit code they mean.
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
@@ -57,8 +58,8 @@ pub fn webhook_lines(webhook: &Webhook) -> String {
 /// Prints one webhook.
 pub fn webhook(output: Output, webhook: &Webhook) {
     match output {
-        Output::Json => println!("{}", json_text(webhook)),
-        Output::Text => print!("{}", webhook_lines(webhook)),
+        Output::Json => say!("{}", json_text(webhook)),
+        Output::Text => say_raw!("{}", webhook_lines(webhook)),
     }
 }
 
@@ -81,15 +82,35 @@ pub struct AppReport {
     /// The app's webhooks after applying (not for a dry run).
     pub webhooks: Option<Vec<Webhook>>,
     pub dry_run: bool,
-    /// Why the app failed, and for a failed step what was not applied.
-    pub error: Option<(String, Vec<SyncStep>)>,
+    /// Why the app failed, the step that failed (if one did), and what was
+    /// not applied.
+    pub error: Option<(String, Option<SyncStep>, Vec<SyncStep>)>,
+}
+
+/// A step as a JSON object: its kind, id, target (password as `***`),
+/// fields, and for a duplicate the id kept.
+pub fn step_json(step: &SyncStep) -> Value {
+    match step {
+        SyncStep::Delete { id, target } => json!({"kind": "delete", "id": id, "target": target}),
+        SyncStep::DeleteDuplicate { id, target, kept } => {
+            json!({"kind": "delete_duplicate", "id": id, "target": target, "kept": kept})
+        }
+        SyncStep::Update { id, target, fields } => {
+            json!({"kind": "update", "id": id, "target": target, "fields": fields})
+        }
+        SyncStep::Create { target } => json!({"kind": "create", "target": target}),
+        other => json!({"kind": "other", "text": other.to_string()}),
+    }
 }
 
 impl AppReport {
     pub fn text(&self) -> String {
         let app = &self.app_id;
         let mut out = match (&self.error, self.steps.len(), self.dry_run) {
-            (Some((error, _)), _, _) => format!("app {app}: FAILED: {error}\n"),
+            (Some((error, _, _)), 0, _) => format!("app {app}: FAILED: {error}\n"),
+            (Some((error, _, _)), n, _) => {
+                format!("app {app}: FAILED: {error}\n  {n} step(s) applied before the failure:\n")
+            }
             (None, 0, _) => format!("app {app}: in sync, nothing to change\n"),
             (None, n, true) => format!("app {app}: {n} change(s) planned (dry run)\n"),
             (None, n, false) => format!("app {app}: {n} change(s) applied\n"),
@@ -97,7 +118,7 @@ impl AppReport {
         for step in &self.steps {
             out.push_str(&format!("  {}\n", step_line(step)));
         }
-        if let Some((_, not_applied)) = &self.error {
+        if let Some((_, _, not_applied)) = &self.error {
             for step in not_applied {
                 out.push_str(&format!("  not applied: {}\n", step_line(step)));
             }
@@ -106,16 +127,17 @@ impl AppReport {
     }
 
     pub fn json(&self) -> Value {
-        let steps: Vec<String> = self.steps.iter().map(ToString::to_string).collect();
+        let steps: Vec<Value> = self.steps.iter().map(step_json).collect();
         let mut object = json!({ "app_id": self.app_id });
         let key = if self.dry_run { "plan" } else { "applied" };
         object[key] = json!(steps);
         if let Some(webhooks) = &self.webhooks {
             object["webhooks"] = redacted_json(webhooks);
         }
-        if let Some((error, not_applied)) = &self.error {
+        if let Some((error, failed, not_applied)) = &self.error {
             object["error"] = json!(error);
-            let not_applied: Vec<String> = not_applied.iter().map(ToString::to_string).collect();
+            object["failed"] = failed.as_ref().map_or(Value::Null, step_json);
+            let not_applied: Vec<Value> = not_applied.iter().map(step_json).collect();
             object["not_applied"] = json!(not_applied);
         }
         object
@@ -167,6 +189,7 @@ impl AppReport {
                 dry_run,
                 error: Some((
                     format!("{} failed: {}", sync.failed(), sync.error()),
+                    Some(sync.failed().clone()),
                     sync.not_applied().to_vec(),
                 )),
             },
@@ -175,40 +198,68 @@ impl AppReport {
                 steps: Vec::new(),
                 webhooks: None,
                 dry_run,
-                error: Some((error.to_string(), Vec::new())),
+                error: Some((error.to_string(), None, Vec::new())),
             },
         }
     }
 }
 
-/// Prints the error, and returns the exit code it means.
-pub fn failed(error: &Error) -> ExitCode {
+/// The exit code an error means: 2 for input that was refused before
+/// anything was sent, 1 otherwise.
+fn exit_code(error: &Error) -> u8 {
     match error {
-        Error::Validation(errors) => {
-            eprintln!("invalid request (nothing was sent):");
-            for violation in errors.violations() {
-                eprintln!("  {violation}");
-            }
-            ExitCode::from(INVALID)
+        Error::Validation(_) | Error::Config(_) => INVALID,
+        _ => FAILED,
+    }
+}
+
+/// Prints the error on stderr (a JSON object with `--output json`), and
+/// returns the exit code it means.
+pub fn failed(output: Output, error: &Error) -> ExitCode {
+    let code = exit_code(error);
+    let mut stderr = std::io::stderr().lock();
+    let _ = match (output, error) {
+        (Output::Json, Error::Validation(errors)) => {
+            let violations: Vec<Value> = errors
+                .violations()
+                .iter()
+                .map(|v| json!({"path": v.path(), "problem": v.rule().to_string()}))
+                .collect();
+            writeln!(
+                stderr,
+                "{}",
+                json!({"error": {"kind": "invalid", "message": "invalid request (nothing was sent)", "violations": violations}, "exit": code})
+            )
         }
-        Error::Config(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(INVALID)
+        (Output::Json, Error::Api(e)) => writeln!(
+            stderr,
+            "{}",
+            json!({"error": {"kind": "api", "status": e.status(), "message": e.message().unwrap_or(e.body()), "detail": e.to_string()}, "exit": code})
+        ),
+        (Output::Json, e) => writeln!(
+            stderr,
+            "{}",
+            json!({"error": {"kind": if code == INVALID { "invalid" } else { "failed" }, "message": e.to_string()}, "exit": code})
+        ),
+        (Output::Text, Error::Validation(errors)) => {
+            let _ = writeln!(stderr, "invalid request (nothing was sent):");
+            errors
+                .violations()
+                .iter()
+                .try_for_each(|violation| writeln!(stderr, "  {violation}"))
         }
-        Error::Api(e) => {
+        (Output::Text, Error::Api(e)) => {
             // Error bodies are scrubbed of the request's secrets by the client.
-            eprintln!(
+            writeln!(
+                stderr,
                 "error: Sinch answered {}: {}",
                 e.status(),
                 e.message().unwrap_or(e.body())
-            );
-            ExitCode::from(FAILED)
+            )
         }
-        e => {
-            eprintln!("error: {e}");
-            ExitCode::from(FAILED)
-        }
-    }
+        (Output::Text, e) => writeln!(stderr, "error: {e}"),
+    };
+    ExitCode::from(code)
 }
 
 #[cfg(test)]
@@ -269,6 +320,13 @@ mod tests {
             report.text(),
             "app app: 3 change(s) planned (dry run)\n  - delete W1 (https://e.com/old)\n  ~ update W2 (https://e.com/h): triggers\n  + create https://e.com/new\n"
         );
-        assert_eq!(report.json()["plan"][2], "create https://e.com/new");
+        assert_eq!(
+            report.json()["plan"][2],
+            json!({"kind": "create", "target": "https://e.com/new"})
+        );
+        assert_eq!(
+            report.json()["plan"][1],
+            json!({"kind": "update", "id": "W2", "target": "https://e.com/h", "fields": ["triggers"]})
+        );
     }
 }
