@@ -676,3 +676,164 @@ async fn no_secret_reaches_the_commands_output() {
         Some("WEBHOOK-SECRET-SENTINEL")
     );
 }
+
+#[tokio::test]
+async fn a_closed_stdout_keeps_the_exit_status_and_never_panics() {
+    let bin = env!("CARGO_BIN_EXE_sinch-webhooks");
+    // stdout closed outright, and a reader that went away (a broken pipe).
+    for script in [
+        r#""$0" --stand-in list --app-id demo-app 1>&-; echo "status $?""#,
+        r#""$0" --stand-in get --id no-such-webhook 1>&-; echo "status $?""#,
+        r#"{ sleep 0.3; "$0" --stand-in list --app-id demo-app; echo "status $?" >&2; } | true"#,
+    ] {
+        let out = std::process::Command::new("bash")
+            .args(["-c", script, bin])
+            .env_remove("SINCH_PROJECT_ID")
+            .output()
+            .unwrap();
+        let shown = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!shown.contains("panicked"), "{script}: {shown}");
+        let expected = if script.contains("no-such-webhook") {
+            "status 1"
+        } else {
+            "status 0"
+        };
+        assert!(shown.contains(expected), "{script}: {shown}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_redis_urls_and_files_without_apps_exit_2() {
+    let one = file(
+        "one-app.toml",
+        "[[webhook]]\ntarget = \"https://e.com/a\"\ntriggers = [\"MESSAGE_INBOUND\"]\n",
+    );
+    for url in ["not-a-url", "http://127.0.0.1:6379"] {
+        let out = run(stand_in(&[
+            "sync",
+            "--app-id",
+            "demo-app",
+            "--file",
+            one.to_str().unwrap(),
+            "--redis",
+            url,
+        ]))
+        .await;
+        assert_eq!(out.code, Some(2), "{url}: {}", out.stderr);
+    }
+    let none = file("no-apps.toml", "app = []\n");
+    let out = run(stand_in(&["sync", "--file", none.to_str().unwrap()])).await;
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("names no app"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn typos_in_triggers_are_refused_with_their_line_and_a_secret_is_kept_unless_cleared() {
+    let typo = file(
+        "typo.toml",
+        "[[webhook]]\ntarget = \"https://example.com/sinch/demo\"\ntriggers = [\"MESAGE_INBOUND\"]\n",
+    );
+    let out = run(command(&[
+        "--stand-in",
+        "sync",
+        "--app-id",
+        "demo-app",
+        "--file",
+        typo.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "line 3: app \"demo-app\": webhooks[0].triggers[0]: unknown value \"MESAGE_INBOUND\""
+        ),
+        "{}",
+        out.stderr
+    );
+    // The seeded webhook has a secret; a file without one keeps it unless
+    // --clear-secret.
+    let same = file(
+        "no-secret.toml",
+        "[[webhook]]\ntarget = \"https://example.com/sinch/demo\"\ntriggers = [\"MESSAGE_INBOUND\"]\ntarget_type = \"HTTP\"\n",
+    );
+    let path = same.to_str().unwrap();
+    let out = run(command(&[
+        "--stand-in",
+        "sync",
+        "--app-id",
+        "demo-app",
+        "--file",
+        path,
+    ]))
+    .await;
+    // Found once the app's webhooks are listed: the app's sync fails, and
+    // nothing is changed.
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "FAILED: invalid request (1 problem): webhooks[0].secret: the webhook has a secret"
+        ),
+        "{}",
+        out.stdout
+    );
+    let out = run(command(&[
+        "--stand-in",
+        "sync",
+        "--app-id",
+        "demo-app",
+        "--file",
+        path,
+        "--clear-secret",
+    ]))
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("update demo-webhook (https://example.com/sinch/demo): secret"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[tokio::test]
+async fn after_a_failed_step_the_text_output_lists_what_was_applied() {
+    let server = MockServer::start().await.unwrap();
+    let desired = file(
+        "two.toml",
+        "[[webhook]]\ntarget = \"https://e.com/a\"\ntriggers = [\"MESSAGE_INBOUND\"]\n\n[[webhook]]\ntarget = \"https://e.com/b\"\ntriggers = [\"MESSAGE_INBOUND\"]\n",
+    );
+    // The token and the list pass, the first create passes, the second gets a 400.
+    server.fail_next(
+        3,
+        sinch_conversation::mock::Fault::Delay(std::time::Duration::ZERO),
+    );
+    server.fail_next(
+        1,
+        sinch_conversation::mock::Fault::Status {
+            status: 400,
+            retry_after: None,
+        },
+    );
+    let out = run(against(
+        &server,
+        &[
+            "sync",
+            "--app-id",
+            "app",
+            "--file",
+            desired.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("1 step(s) applied before the failure:\n  + create https://e.com/a\n"),
+        "{}",
+        out.stdout
+    );
+}

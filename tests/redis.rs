@@ -243,7 +243,10 @@ async fn three_receivers_sharing_redis_handle_an_event_once() {
     // in the claim's own round trip.
     let body = BODY.replace("M-REDIS", "M-REPLAY");
     let headers = Signer::new("s").sign(body.as_bytes()).to_header_map();
-    let first = receivers[0].receive(&headers, body.as_bytes()).await.unwrap();
+    let first = receivers[0]
+        .receive(&headers, body.as_bytes())
+        .await
+        .unwrap();
     let replay = receivers[1]
         .receive(&headers, body.as_bytes())
         .await
