@@ -296,7 +296,10 @@ impl TokenSource {
                     })?;
                 if !status.is_success() {
                     // The server's text may echo what it was sent.
-                    let message = scrub(server_message(&body), &self.key_id, &self.key_secret);
+                    // Scrubbed whole, then cut: no prefix of a secret is left.
+                    let message = truncate_body(
+                        scrub(server_message(&body), &self.key_id, &self.key_secret).as_bytes(),
+                    );
                     return Err(auth_error(Some(status.as_u16()), message, None));
                 }
                 return self.cached(&body, status.as_u16());
@@ -386,7 +389,7 @@ fn server_message(body: &[u8]) -> String {
         .or_else(|| field("error"))
         .or_else(|| field("message"))
         .unwrap_or_else(|| {
-            let raw = truncate_body(body);
+            let raw = String::from_utf8_lossy(body).into_owned();
             if raw.is_empty() {
                 "(empty body)".to_owned()
             } else {

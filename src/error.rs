@@ -96,15 +96,7 @@ impl Error {
     }
 }
 
-/// `text` with every needle (longest first) replaced by `***`.
-pub(crate) fn scrub_text(text: &str, needles: &[String]) -> String {
-    let mut sorted: Vec<&String> = needles.iter().filter(|n| !n.is_empty()).collect();
-    sorted.sort_unstable_by_key(|n| std::cmp::Reverse(n.len()));
-    let scrubbed = sorted.into_iter().fold(text.to_owned(), |text, needle| {
-        text.replace(needle.as_str(), "***")
-    });
-    crate::target::redact_userinfo(&scrubbed).into_owned()
-}
+pub(crate) use crate::scrub::scrub_text;
 
 impl Error {
     /// The same error with every needle (the request's secrets) replaced by
@@ -115,8 +107,14 @@ impl Error {
         let clean = |text: &mut String| *text = scrub_text(text, needles);
         match self {
             Error::Api(mut e) => {
-                clean(&mut e.body);
-                [&mut e.message, &mut e.api_status, &mut e.www_authenticate]
+                // Scrubbed whole, then cut: no prefix of a secret is left.
+                e.body = truncate_body(scrub_text(&e.body, needles).as_bytes());
+                [
+                    &mut e.message,
+                    &mut e.api_status,
+                    &mut e.www_authenticate,
+                    &mut e.location,
+                ]
                     .into_iter()
                     .flatten()
                     .for_each(clean);
@@ -386,7 +384,9 @@ impl ApiError {
             api_status: text("status"),
             message: text("message"),
             details,
-            body: truncate_body(body),
+            // Kept whole until scrubbed of the request's secrets, then cut
+            // to 2 KiB (`Error::scrubbed`).
+            body: String::from_utf8_lossy(body).into_owned(),
             retry_after: retry_after(headers),
             www_authenticate: headers
                 .get(reqwest::header::WWW_AUTHENTICATE)
@@ -427,7 +427,10 @@ impl ApiError {
         &self.details
     }
 
-    /// The raw body, cut to 2 KiB.
+    /// The body as received (not re-encoded), with the request's secrets
+    /// as `***` in any encoding, cut to 2 KiB; its decoded fields are
+    /// [`code`](Self::code), [`api_status`](Self::api_status),
+    /// [`message`](Self::message) and [`details`](Self::details).
     pub fn body(&self) -> &str {
         &self.body
     }

@@ -19,6 +19,7 @@ mod rate;
 pub mod receive;
 mod request;
 mod retry;
+mod scrub;
 mod secret;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

@@ -40,6 +40,8 @@ struct State {
     seen: Option<Seen>,
     /// Set by `exec` when the answer was larger than `max_answer_bytes`.
     too_large: Option<AnswerTooLarge>,
+    /// A failure's body as received (progenitor decodes it and drops it).
+    error_body: Option<Vec<u8>>,
 }
 
 // The generated client derives `Clone`; a clone carries the state so far.
@@ -64,6 +66,7 @@ impl RequestContext {
                 authorization: Some(authorization),
                 seen: None,
                 too_large: None,
+                error_body: None,
             }),
             span: span.clone(),
             max_answer_bytes,
@@ -125,6 +128,19 @@ impl ClientHooks<RequestContext> for generated::Client {
         let mut response = self.client.execute(request).await?;
         let limit = self.inner.max_answer_bytes;
         match response.content_length() {
+            Some(length) if length <= limit as u64 && !response.status().is_success() => {
+                // A failure's body is kept as received, for `ApiError::body`.
+                let status = response.status();
+                let version = response.version();
+                let headers = response.headers().clone();
+                let body = response.bytes().await?.to_vec();
+                self.inner.lock().error_body = Some(body.clone());
+                let mut read = http::Response::new(body);
+                *read.status_mut() = status;
+                *read.version_mut() = version;
+                *read.headers_mut() = headers;
+                Ok(reqwest::Response::from(read))
+            }
             Some(length) if length <= limit as u64 => Ok(response),
             Some(length) => Ok(self.inner.too_large(response.status(), Some(length))),
             None => {
@@ -135,6 +151,9 @@ impl ClientHooks<RequestContext> for generated::Client {
                         return Ok(self.inner.too_large(response.status(), None));
                     }
                     body.extend_from_slice(&chunk);
+                }
+                if !response.status().is_success() {
+                    self.inner.lock().error_body = Some(body.clone());
                 }
                 let mut read = http::Response::new(body);
                 *read.status_mut() = response.status();
@@ -220,7 +239,12 @@ pub(crate) async fn convert<T: serde::de::DeserializeOwned>(
         P::ErrorResponse(value) => {
             let status = value.status().as_u16();
             let headers = value.headers().clone();
-            let body = serde_json::to_vec(value.as_ref()).unwrap_or_default();
+            // The body as received; re-encoded from its decoded form only if
+            // it was not kept.
+            let body = match context.lock().error_body.take() {
+                Some(body) => body,
+                None => serde_json::to_vec(value.as_ref()).unwrap_or_default(),
+            };
             Error::Api(Box::new(ApiError::from_raw(status, &headers, &body)))
         }
         P::UnexpectedResponse(response) => {
