@@ -184,6 +184,7 @@ fn run() -> Result<(), String> {
         syn::parse2(file).map_err(|e| format!("generated code does not parse: {e}"))?;
     syn::visit_mut::VisitMut::visit_file_mut(&mut GateSchemars, &mut syntax);
     syn::visit_mut::VisitMut::visit_file_mut(&mut DropApiVersionHeader, &mut syntax);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut LinkBareUrls, &mut syntax);
     let extras = &mut FieldExtras {
         schemas,
         in_events: &in_events,
@@ -501,6 +502,65 @@ impl syn::visit_mut::VisitMut for GateSchemars {
     fn visit_item_enum_mut(&mut self, item: &mut syn::ItemEnum) {
         Self::gate(&mut item.attrs);
         syn::visit_mut::visit_item_enum_mut(self, item);
+    }
+}
+
+/// Wraps bare URLs in doc comments in `<…>`: Sinch's descriptions carry
+/// some ("see http://www.unicode.org/…"), and rustdoc's `-D warnings`
+/// refuses a URL that is not a hyperlink. Code blocks are left alone.
+struct LinkBareUrls;
+
+impl LinkBareUrls {
+    fn link(text: &str) -> String {
+        let mut out = String::with_capacity(text.len() + 8);
+        let mut in_code = false;
+        for (n, line) in text.split('\n').enumerate() {
+            if n > 0 {
+                out.push('\n');
+            }
+            if line.trim_start().starts_with("```") {
+                in_code = !in_code;
+            }
+            if in_code {
+                out.push_str(line);
+                continue;
+            }
+            let mut rest = line;
+            while let Some(at) = rest.find("http://").into_iter().chain(rest.find("https://")).min() {
+                let before = rest[..at].chars().last();
+                let len = rest[at..]
+                    .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '`' | '"'))
+                    .unwrap_or(rest.len() - at);
+                let mut url = &rest[at..at + len];
+                url = url.trim_end_matches(['.', ',', ';', ':', ')', '\'']);
+                out.push_str(&rest[..at]);
+                if matches!(before, Some('<' | '(' | '`' | '"' | '[')) {
+                    out.push_str(url);
+                } else {
+                    out.push('<');
+                    out.push_str(url);
+                    out.push('>');
+                }
+                rest = &rest[at + url.len()..];
+            }
+            out.push_str(rest);
+        }
+        out
+    }
+}
+
+impl syn::visit_mut::VisitMut for LinkBareUrls {
+    fn visit_attribute_mut(&mut self, attr: &mut syn::Attribute) {
+        if let syn::Meta::NameValue(doc) = &mut attr.meta
+            && doc.path.is_ident("doc")
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(text),
+                ..
+            }) = &mut doc.value
+            && text.value().contains("://")
+        {
+            *text = syn::LitStr::new(&Self::link(&text.value()), text.span());
+        }
     }
 }
 

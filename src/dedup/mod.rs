@@ -21,10 +21,9 @@
 //! ([`Settle::NotHeld`]). Each step is atomic: two concurrent claims of one
 //! new key give one [`ClaimOutcome::Claimed`].
 //!
-//! [`MemoryDeduplicator`] serves one process;
-//! [`RedisDeduplicator`](crate::shared::RedisDeduplicator) (feature
-//! `redis`) is shared by replicas. The [`Receiver`](crate::receive::Receiver)
-//! drives it; [`Claim`] is what a handler holds.
+//! [`MemoryDeduplicator`] serves one process; `shared::RedisDeduplicator`
+//! (feature `redis`) is shared by replicas. `receive::Receiver` (feature
+//! `axum`) drives it; [`Claim`] is what a handler holds.
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
