@@ -526,7 +526,12 @@ impl LinkBareUrls {
                 continue;
             }
             let mut rest = line;
-            while let Some(at) = rest.find("http://").into_iter().chain(rest.find("https://")).min() {
+            while let Some(at) = rest
+                .find("http://")
+                .into_iter()
+                .chain(rest.find("https://"))
+                .min()
+            {
                 let before = rest[..at].chars().last();
                 let len = rest[at..]
                     .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '`' | '"'))

@@ -115,9 +115,9 @@ impl Error {
                     &mut e.www_authenticate,
                     &mut e.location,
                 ]
-                    .into_iter()
-                    .flatten()
-                    .for_each(clean);
+                .into_iter()
+                .flatten()
+                .for_each(clean);
                 for detail in &mut e.details {
                     if let Some(value) = &mut detail.value {
                         clean(value);

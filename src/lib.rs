@@ -9,6 +9,9 @@ pub mod dedup;
 mod error;
 pub mod events;
 mod generated;
+#[cfg(all(feature = "redis", feature = "axum"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "redis", feature = "axum"))))]
+pub mod inbox;
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;

@@ -223,7 +223,13 @@ mod tests {
 
     #[test]
     fn text_without_the_secret_is_unchanged() {
-        for text in ["100% & \\n + %ZZ &bogus; \\uZZZZ", "", "%", "&#xD800;", "\\ud800\\u0041"] {
+        for text in [
+            "100% & \\n + %ZZ &bogus; \\uZZZZ",
+            "",
+            "%",
+            "&#xD800;",
+            "\\ud800\\u0041",
+        ] {
             assert_eq!(scrubbed(text, "secret"), text);
         }
     }

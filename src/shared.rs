@@ -54,6 +54,13 @@ impl RedisError {
     }
 }
 
+impl RedisError {
+    /// For the inbox's calls: what failed, and Redis's error.
+    pub(crate) fn from_redis(what: &str, error: &redis::RedisError) -> Self {
+        Self::new(what, error)
+    }
+}
+
 impl fmt::Display for RedisError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Redis unavailable ({})", self.message)
@@ -68,10 +75,25 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 /// A reconnecting connection, with short timeouts so that an outage is
 /// noticed in half a second rather than hanging requests.
 async fn connect(url: &str) -> Result<ConnectionManager, RedisError> {
+    connect_with(url, RESPONSE_TIMEOUT).await
+}
+
+/// The same for the inbox's endpoint.
+#[cfg(feature = "axum")]
+pub(crate) async fn connect_to(url: &str) -> Result<ConnectionManager, RedisError> {
+    connect(url).await
+}
+
+/// A reconnecting connection whose calls may take `response_timeout` (a
+/// worker's blocking read waits longer than half a second).
+pub(crate) async fn connect_with(
+    url: &str,
+    response_timeout: Duration,
+) -> Result<ConnectionManager, RedisError> {
     let client = redis::Client::open(url).map_err(|e| RedisError::new("invalid URL", &e))?;
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(RESPONSE_TIMEOUT))
-        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_response_timeout(Some(response_timeout))
         .set_number_of_retries(1)
         .set_max_delay(Duration::from_secs(1));
     client

@@ -16,31 +16,7 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let receiver = Receiver::from_ref(state);
         let (parts, body) = request.into_parts();
-        let limit = receiver.max_body_bytes;
-        let declared = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
-            return Err(CallbackRejection::TooLarge { limit });
-        }
-        let read = http_body_util::Limited::new(body, limit).collect();
-        let body = match tokio::time::timeout(receiver.body_timeout, read).await {
-            Err(_) => {
-                return Err(CallbackRejection::BodyTimeout {
-                    after: receiver.body_timeout,
-                });
-            }
-            Ok(Ok(collected)) => collected.to_bytes(),
-            Ok(Err(e))
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some() =>
-            {
-                return Err(CallbackRejection::TooLarge { limit });
-            }
-            Ok(Err(e)) => return Err(CallbackRejection::BodyUnreadable(e.to_string())),
-        };
+        let body = read_body(&receiver, &parts.headers, body).await?;
         let slot = match parts.extensions.get::<ClaimSlot>() {
             Some(slot) => slot.clone(),
             None => {
@@ -51,5 +27,36 @@ where
             }
         };
         receiver.receive_bytes(&parts.headers, body, slot).await
+    }
+}
+
+/// The body, up to the receiver's cap (413 beyond it, declared or not) and
+/// within its deadline (408).
+pub(crate) async fn read_body(
+    receiver: &Receiver,
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<axum::body::Bytes, CallbackRejection> {
+    let limit = receiver.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(CallbackRejection::TooLarge { limit });
+    }
+    let read = http_body_util::Limited::new(body, limit).collect();
+    match tokio::time::timeout(receiver.body_timeout, read).await {
+        Err(_) => Err(CallbackRejection::BodyTimeout {
+            after: receiver.body_timeout,
+        }),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e))
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(CallbackRejection::TooLarge { limit })
+        }
+        Ok(Err(e)) => Err(CallbackRejection::BodyUnreadable(e.to_string())),
     }
 }

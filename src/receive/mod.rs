@@ -72,6 +72,8 @@ use crate::secret::Secret;
 mod extract;
 mod layer;
 
+pub(crate) use extract::read_body;
+
 pub use layer::{CallbackLayer, CallbackService};
 
 type BearerCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -232,12 +234,14 @@ impl Receiver {
             .await
     }
 
-    async fn receive_bytes(
+    /// Everything but the claim: the cap, the signature and window, the
+    /// bearer token, a local replay check, the parse and the key. What the
+    /// inbox (feature `redis`) shares with the extractor.
+    pub(crate) fn verify_bytes(
         &self,
         headers: &HeaderMap,
         body: Bytes,
-        slot: ClaimSlot,
-    ) -> Result<SinchCallback, CallbackRejection> {
+    ) -> Result<(SinchCallback, Option<String>), CallbackRejection> {
         if body.len() > self.max_body_bytes {
             return Err(CallbackRejection::TooLarge {
                 limit: self.max_body_bytes,
@@ -270,12 +274,22 @@ impl Receiver {
         }
         let event = crate::events::parse(&body).map_err(CallbackRejection::NotAnEvent)?;
         let key = event.idempotency_key(&body);
-        let mut callback = SinchCallback {
+        let callback = SinchCallback {
             event,
             key,
             raw: body,
             slot: None,
         };
+        Ok((callback, nonce_key))
+    }
+
+    async fn receive_bytes(
+        &self,
+        headers: &HeaderMap,
+        body: Bytes,
+        slot: ClaimSlot,
+    ) -> Result<SinchCallback, CallbackRejection> {
+        let (mut callback, nonce_key) = self.verify_bytes(headers, body)?;
         let Some(store) = &self.dedup else {
             return Ok(callback);
         };

@@ -71,8 +71,8 @@ pub fn start(args: &[&str]) -> Listener {
     let url = loop {
         match errors.recv_timeout(Duration::from_secs(30)) {
             Ok(line) => {
-                if let Some(url) = line.strip_prefix("listening on ") {
-                    break url.to_owned();
+                if let Some(rest) = line.strip_prefix("listening on ") {
+                    break rest.split_whitespace().next().unwrap_or(rest).to_owned();
                 }
             }
             Err(_) => panic!("listen did not start: {:?}", child.try_wait()),

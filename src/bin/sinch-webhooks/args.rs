@@ -136,6 +136,109 @@ the last one, e.g. --exec 'exec ./handle-event.sh').
 Lines (stdout): new, duplicate, in_progress or rejected, then the trigger,
 the event's key, the status answered, and why in parentheses. Never a secret.")]
     Listen(Listen),
+    /// Handle the events of a durable inbox: run a command per event, retry
+    /// failures with back-off, dead-letter after --max-attempts. Any number
+    /// of `work` processes share an inbox.
+    #[command(after_help = "Example:
+  sinch-webhooks work --redis redis://127.0.0.1:6379 --inbox callbacks --exec 'exec ./handle-event.sh'
+
+CMD runs with sh -c: the body on stdin; SINCH_TRIGGER, SINCH_EVENT_KEY,
+SINCH_APP_ID, SINCH_PROJECT_ID, SINCH_INBOX_ID (the first entry's id) and
+SINCH_ATTEMPT (1 for the first) in its environment; exit 0 = handled. A
+failure is retried after --backoff-ms, doubling (at most 5 min), by any
+worker; after --max-attempts the event goes to the dead letters (see `inbox
+dead-letters`, `inbox replay`). An event a killed worker left is taken over
+after --visibility-secs, which is also the longest CMD may run. SIGTERM stops
+reading and waits for running commands (--shutdown-secs). One line per
+event: handled, retry or dead, the trigger, the key, the attempt, and why.")]
+    Work(Work),
+    /// Watch a durable inbox and replay its dead letters.
+    #[command(subcommand)]
+    Inbox(InboxCommand),
+}
+
+/// The work flags.
+#[derive(Debug, Args)]
+pub struct Work {
+    /// The Redis holding the inbox (`redis://host:port`).
+    #[arg(long, value_name = "URL")]
+    pub redis: String,
+    /// The inbox's name (as given to `listen --inbox`).
+    #[arg(long, value_name = "NAME")]
+    pub inbox: String,
+    /// Run CMD (sh -c) per event, the body on stdin; exit 0 = handled.
+    #[arg(long, value_name = "CMD")]
+    pub exec: String,
+    /// Commands running at once in this process.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+    /// Attempts before an event goes to the dead letters.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_attempts: u32,
+    /// The wait before the first retry, in ms (doubling after each failure,
+    /// at most 5 minutes).
+    #[arg(long, default_value_t = 1000)]
+    pub backoff_ms: u64,
+    /// How long an event may stay unacknowledged before another worker takes
+    /// it over; also the longest CMD may run.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub visibility_secs: u64,
+    /// After SIGTERM or Ctrl-C, how long to wait for running commands.
+    #[arg(long, default_value_t = 30)]
+    pub shutdown_secs: u64,
+}
+
+/// The inbox subcommands.
+#[derive(Debug, Subcommand)]
+pub enum InboxCommand {
+    /// Length, pending per worker (with idle time), retries waiting, dead
+    /// letters, the oldest unhandled event's age.
+    #[command(
+        after_help = "Example:\n  sinch-webhooks inbox stats callbacks --redis redis://127.0.0.1:6379"
+    )]
+    Stats {
+        /// The inbox.
+        name: String,
+        /// The Redis holding it.
+        #[arg(long, value_name = "URL")]
+        redis: String,
+    },
+    /// List the dead letters: id, trigger, key, attempts, last error.
+    #[command(
+        after_help = "Example:\n  sinch-webhooks inbox dead-letters callbacks --redis redis://127.0.0.1:6379"
+    )]
+    DeadLetters {
+        /// The inbox.
+        name: String,
+        /// The Redis holding it.
+        #[arg(long, value_name = "URL")]
+        redis: String,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Put dead letters back into the inbox, attempts reset.
+    #[command(after_help = "Examples:
+  sinch-webhooks inbox replay callbacks --redis redis://127.0.0.1:6379 --id 1733600000000-0
+  sinch-webhooks inbox replay callbacks --redis redis://127.0.0.1:6379 --all")]
+    Replay {
+        /// The inbox.
+        name: String,
+        /// The Redis holding it.
+        #[arg(long, value_name = "URL")]
+        redis: String,
+        /// A dead letter's id (repeatable).
+        #[arg(
+            long = "id",
+            value_name = "ID",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        ids: Vec<String>,
+        /// Every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// The listen flags.
@@ -162,6 +265,10 @@ pub struct Listen {
     /// Run CMD (sh -c) per new event, the body on stdin; exit 0 = handled.
     #[arg(long, value_name = "CMD", conflicts_with = "forward_to")]
     pub exec: Option<String>,
+    /// Append each new event to this durable inbox (a Redis stream; needs
+    /// --redis) and answer 2xx once Redis has it; `work` handles them.
+    #[arg(long, value_name = "NAME", requires = "redis", conflicts_with_all = ["exec", "forward_to"])]
+    pub inbox: Option<String>,
     /// Re-send each new event's request (body and signature headers as
     /// received) to this URL; its status is the answer.
     #[arg(long, value_name = "URL")]

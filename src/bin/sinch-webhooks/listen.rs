@@ -3,7 +3,7 @@
 //! handling each new event by running a command, forwarding it, or just
 //! printing it.
 use std::io::Write as _;
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +16,6 @@ use serde_json::json;
 use sinch_conversation::dedup::MemoryDeduplicator;
 use sinch_conversation::receive::{CallbackLayer, CallbackRejection, Receiver, SinchCallback};
 use sinch_conversation::shared::RedisDeduplicator;
-use tokio::io::AsyncWriteExt as _;
 
 use crate::args::{Listen, Output};
 use crate::show::{FAILED, INVALID};
@@ -94,6 +93,23 @@ pub async fn run(flags: &Listen, output: Output) -> ExitCode {
     let receiver = Receiver::new(flags.secrets.iter().map(String::as_str))
         .lease(lease)
         .refuse_replays();
+    if let (Some(name), Some(url)) = (&flags.inbox, &flags.redis) {
+        // The inbox deduplicates in its append; the receiver verifies.
+        let app = match crate::inbox::router(url, name, receiver, &flags.path, output).await {
+            Ok(app) => app,
+            Err(code) => return code,
+        };
+        let listener = match tokio::net::TcpListener::bind(flags.addr).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                eprintln!("error: cannot listen on {}: {e}", flags.addr);
+                return ExitCode::from(FAILED);
+            }
+        };
+        let bound = listener.local_addr().unwrap_or(flags.addr);
+        eprintln!("listening on http://{bound}{} (inbox {name})", flags.path);
+        return serve(listener, app, Duration::from_secs(flags.shutdown_secs)).await;
+    }
     let receiver = match &flags.redis {
         Some(url) => match RedisDeduplicator::connect(url).await {
             Ok(store) => receiver.deduplicate(store),
@@ -163,7 +179,7 @@ async fn serve(listener: tokio::net::TcpListener, app: Router, grace: Duration) 
     }
 }
 
-async fn stop_signal() {
+pub async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -281,103 +297,22 @@ impl Line<'_> {
     }
 }
 
-/// Runs `command` with `sh -c`: the raw body on stdin, the event in its
-/// environment, its output on our stderr (stdout is for event lines). Exit
-/// 0 → 200; otherwise, or still running at the lease's end, an error. The
-/// command runs in a process group of its own, killed whole at the lease's
-/// end or when the request is dropped; on Linux its shell also dies with
-/// us (processes it starts do not: `exec` the last one).
+/// Runs `command` for a new event (see `crate::command::run`), for at most
+/// the claim's lease.
 async fn exec(command: &str, callback: &SinchCallback) -> Result<StatusCode, String> {
-    let mut child = tokio::process::Command::new("sh");
-    child
-        .arg("-c")
-        .arg(command)
-        .env("SINCH_TRIGGER", callback.trigger_name())
-        .env("SINCH_EVENT_KEY", callback.idempotency_key())
-        .env("SINCH_APP_ID", &callback.event.app_id)
-        .env("SINCH_PROJECT_ID", &callback.event.project_id)
-        .stdin(Stdio::piped())
-        .stdout(stderr_stdio())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    #[cfg(unix)]
-    child.process_group(0);
-    die_with_parent(&mut child);
-    let mut child = child.spawn().map_err(|e| format!("cannot run: {e}"))?;
-    let mut group = Group(child.id());
-    if let Some(mut stdin) = child.stdin.take() {
-        let body = Bytes::copy_from_slice(callback.raw());
-        // A command that does not read its input is not an error.
-        tokio::spawn(async move {
-            let _ = stdin.write_all(&body).await;
-        });
-    }
     let lease = callback
         .lease_remaining()
         .unwrap_or(Receiver::DEFAULT_LEASE);
-    let waited = tokio::time::timeout(lease, child.wait()).await;
-    if let Ok(Ok(status)) = &waited {
-        // Reaped: its group is no longer ours to kill.
-        group.0 = None;
-        if status.success() {
-            return Ok(StatusCode::OK);
-        }
-    }
-    match waited {
-        Ok(Ok(status)) => Err(format!("command failed: {status}")),
-        Ok(Err(e)) => Err(format!("command failed: {e}")),
-        Err(_) => Err("command still running at the lease's end: killed".to_owned()),
-    }
+    let env = [
+        ("SINCH_TRIGGER", callback.trigger_name()),
+        ("SINCH_EVENT_KEY", callback.idempotency_key().to_owned()),
+        ("SINCH_APP_ID", callback.event.app_id.clone()),
+        ("SINCH_PROJECT_ID", callback.event.project_id.clone()),
+    ];
+    crate::command::run(command, &env, callback.raw(), lease, "the lease's end")
+        .await
+        .map(|()| StatusCode::OK)
 }
-
-/// The command's process group, killed (SIGKILL) when dropped unless the
-/// command was reaped: at the lease's end, or when the request is dropped.
-struct Group(Option<u32>);
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        if let Some(pid) = self.0.and_then(|pid| i32::try_from(pid).ok()) {
-            // SAFETY: kill(2) with a negative pid signals that group only;
-            // the group is the command's own (process_group(0)).
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-/// Our stderr, for the command's stdout.
-fn stderr_stdio() -> Stdio {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsFd as _;
-        if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
-            return Stdio::from(fd);
-        }
-    }
-    Stdio::inherit()
-}
-
-/// On Linux, the command is killed when this process dies, even by
-/// SIGKILL: a command that finished after its listener died would handle
-/// an event whose claim then expires and is handled again.
-#[cfg(target_os = "linux")]
-fn die_with_parent(command: &mut tokio::process::Command) {
-    // SAFETY: prctl is async-signal-safe and touches no memory of ours;
-    // it runs in the child between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_: &mut tokio::process::Command) {}
 
 /// The signature headers Sinch sent (and the content type), as received.
 const FORWARDED: [&str; 5] = [

@@ -27,7 +27,9 @@ macro_rules! say_raw {
 }
 
 mod args;
+mod command;
 mod file;
+mod inbox;
 mod listen;
 mod show;
 
@@ -79,9 +81,12 @@ fn main() -> ExitCode {
             return ExitCode::from(FAILED);
         }
     };
-    if let Command::Listen(flags) = &cli.command {
-        // Receiving needs no API credentials and no stand-in.
-        return runtime.block_on(listen::run(flags, cli.output));
+    // Receiving needs no API credentials and no stand-in.
+    match &cli.command {
+        Command::Listen(flags) => return runtime.block_on(listen::run(flags, cli.output)),
+        Command::Work(flags) => return runtime.block_on(inbox::work(flags, cli.output)),
+        Command::Inbox(command) => return runtime.block_on(inbox::admin(command, cli.output)),
+        _ => {}
     }
     runtime.block_on(async move {
         let redis = match &cli.command {
@@ -318,7 +323,7 @@ async fn run(client: &Client, output: Output, command: &Command) -> Result<(), E
             show::webhook(output, &request.send().await?);
         }
         // Handled before a client is made.
-        Command::Sync(_) | Command::Listen(_) => {}
+        Command::Sync(_) | Command::Listen(_) | Command::Work(_) | Command::Inbox(_) => {}
     }
     Ok(())
 }
