@@ -198,13 +198,9 @@ async fn an_event_is_appended_once_and_handled_retried_dead_lettered_and_replaye
         move || !probe.lock().unwrap().is_empty(),
     )
     .await;
-    assert_eq!(
-        *handled.lock().unwrap(),
-        [0],
-        "attempts reset; {:?} {:?}",
-        inbox.stats().await,
-        inbox.dead_letters(5).await
-    );
+    let (stats, dead) = (inbox.stats().await, inbox.dead_letters(5).await);
+    let handled = handled.lock().unwrap().clone();
+    assert_eq!(handled, [0], "attempts reset; {stats:?} {dead:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -125,6 +125,8 @@ pub fn run(root: &Path) -> Result<(), String> {
     let receiving = json_bench(root, "receive_ratio")?;
     eprintln!("bench: callbacks per second with claims (memory, and Redis where available)…");
     let claims = json_bench(root, "claims")?;
+    eprintln!("bench: the durable inbox (Redis where available)…");
+    let inbox = json_bench(root, "inbox")?;
 
     let mut out = String::new();
     out.push_str(&format!("Machine: {}\n\n", machine()));
@@ -287,6 +289,25 @@ pub fn run(root: &Path) -> Result<(), String> {
                 v["skipped"].as_str().unwrap_or("no result")
             )),
         }
+    }
+
+    if let Some(skipped) = inbox["skipped"].as_str() {
+        out.push_str(&format!("| inbox | skipped | {skipped} |\n"));
+    } else {
+        let c = &inbox["concurrent_32"];
+        out.push_str(&format!(
+            "| inbox endpoint, 32 senders | {} /s | ×{} of the verify-only receiver ({} /s), median of {} alternating rounds |\n",
+            c["inbox_per_second"], c["ratio_median_of_rounds"], c["verify_only_per_second"], c["rounds"]
+        ));
+        out.push_str(&format!(
+            "| inbox drain, no-op handler | {} events/s | one worker, concurrency {}, {} events |\n",
+            inbox["drain"]["per_second"], inbox["drain"]["concurrency"], inbox["drain"]["events"]
+        ));
+        let l = &inbox["to_handler_ms_at_1000_per_second"];
+        out.push_str(&format!(
+            "| inbox 2xx → handler start | p50 {} ms, p99 {} ms | at 1 000 callbacks/s ({} events) |\n",
+            l["p50"], l["p99"], l["events"]
+        ));
     }
 
     // The targets.
