@@ -56,6 +56,7 @@ impl RedisError {
 
 impl RedisError {
     /// For the inbox's calls: what failed, and Redis's error.
+    #[cfg(feature = "axum")]
     pub(crate) fn from_redis(what: &str, error: &redis::RedisError) -> Self {
         Self::new(what, error)
     }

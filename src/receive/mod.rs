@@ -72,6 +72,7 @@ use crate::secret::Secret;
 mod extract;
 mod layer;
 
+#[cfg(feature = "redis")]
 pub(crate) use extract::read_body;
 
 pub use layer::{CallbackLayer, CallbackService};
