@@ -13,13 +13,10 @@
 mod redis_server;
 mod support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::routing::post;
-use sinch_conversation::callbacks::Signer;
 use sinch_conversation::dedup::MemoryDeduplicator;
 use sinch_conversation::receive::{CallbackLayer, Receiver, SinchCallback};
 use sinch_conversation::shared::RedisDeduplicator;
@@ -34,64 +31,22 @@ async fn handler(callback: SinchCallback) -> StatusCode {
     StatusCode::OK
 }
 
-struct Sender {
-    http: reqwest::Client,
-    url: String,
-    signer: Signer,
-    next: AtomicU64,
-    run: u64,
-}
-
-impl Sender {
-    async fn one(&self) {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let body = format!(
-            r#"{{"app_id":"01EB37HMH1M6SV18ASNS3G135H","project_id":"c36f3d3d-1513-4edd-ae42-11995557ff61","accepted_time":"2026-11-17T16:05:51.724083123Z","message":{{"id":"01EQ{:08X}{n:012}","direction":"TO_APP","contact_message":{{"text_message":{{"text":"Hello, I would like to know more about my order"}}}},"channel_identity":{{"channel":"WHATSAPP","identity":"46732000000","app_id":"01EB37HMH1M6SV18ASNS3G135H"}},"conversation_id":"01EQBC1A3BEK731GY4YXEN0C2R","contact_id":"01EQBC1A3BEK731GY4YXEN0C2S","processing_mode":"CONVERSATION"}},"message_metadata":""}}"#,
-            self.run as u32
-        );
-        let headers = self.signer.sign(body.as_bytes()).to_header_map();
-        let answer = self
-            .http
-            .post(&self.url)
-            .headers(headers)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(answer.status().as_u16(), 200, "{}", self.url);
-        std::hint::black_box(answer.bytes().await.expect("answer"));
-    }
-}
-
 async fn serve(receiver: Receiver) -> String {
-    let app = axum::Router::new()
-        .route("/sinch", post(handler))
-        .layer(CallbackLayer::new())
-        .with_state(receiver);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}/sinch", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+    support::serve(
+        axum::Router::new()
+            .route("/sinch", post(handler))
+            .layer(CallbackLayer::new())
+            .with_state(receiver),
+    )
+    .await
 }
 
 /// Callbacks per second, one sender and 32.
 async fn rates(http: &reqwest::Client, receiver: Receiver) -> serde_json::Value {
-    let sender = Arc::new(Sender {
-        http: http.clone(),
-        url: serve(receiver).await,
-        signer: Signer::new(SECRET),
-        next: AtomicU64::new(0),
-        run: fastrand::u64(..),
-    });
+    let sender = support::CallbackSender::new(http, serve(receiver).await, SECRET);
     let batch = |concurrency: u64, count: u64| {
         let sender = sender.clone();
-        support::timed_batch(concurrency, count, move || {
-            let sender = sender.clone();
-            async move { sender.one().await }
-        })
+        async move { sender.batch(concurrency, count).await }
     };
     let per_second = |mean: Duration| (1.0 / mean.as_secs_f64()).round();
     batch(CONCURRENCY, CONCURRENCY * 20).await; // warm: connections, caches

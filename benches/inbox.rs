@@ -34,21 +34,6 @@ const ROUNDS: u64 = 9;
 const DRAINED: u64 = 20_000;
 const PACED: u64 = 3_000;
 
-fn body(run: u64, n: u64) -> String {
-    format!(
-        r#"{{"app_id":"01EB37HMH1M6SV18ASNS3G135H","project_id":"c36f3d3d-1513-4edd-ae42-11995557ff61","accepted_time":"2026-11-17T16:05:51.724083123Z","message":{{"id":"B{run:016X}{n:010}","contact_message":{{"text_message":{{"text":"Hello, I would like to know more about my order"}}}},"channel_identity":{{"channel":"WHATSAPP","identity":"46732000000","app_id":"01EB37HMH1M6SV18ASNS3G135H"}},"conversation_id":"01EQBC1A3BEK731GY4YXEN0C2R","contact_id":"01EQBC1A3BEK731GY4YXEN0C2S"}},"message_metadata":""}}"#
-    )
-}
-
-async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}/sinch", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
-
 async fn verify_only(callback: SinchCallback) -> StatusCode {
     std::hint::black_box(&callback);
     StatusCode::OK
@@ -62,7 +47,7 @@ async fn rate(http: &reqwest::Client, url: &str, concurrency: u64, count: u64) -
     let mean = support::timed_batch(concurrency, count, move || {
         let (http, url, next) = (http.clone(), url.clone(), next.clone());
         async move {
-            let body = body(run, next.fetch_add(1, Ordering::Relaxed));
+            let body = support::inbound_body(run, next.fetch_add(1, Ordering::Relaxed));
             let headers = Signer::new(SECRET).sign(body.as_bytes()).to_header_map();
             let answer = http
                 .post(&url)
@@ -98,7 +83,7 @@ fn main() {
         let http = reqwest::Client::new();
 
         // 1. The endpoint next to the verify-only receiver.
-        let receiver_url = serve(
+        let receiver_url = support::serve(
             axum::Router::new()
                 .route("/sinch", post(verify_only))
                 .with_state(Receiver::new([SECRET])),
@@ -107,7 +92,7 @@ fn main() {
         let name = format!("bench-{}", fastrand::u32(..));
         let inbox = Inbox::connect(&url, &name).await.expect("Redis");
         let endpoint = InboxEndpoint::new(inbox.clone(), Receiver::new([SECRET]));
-        let inbox_url = serve(
+        let inbox_url = support::serve(
             axum::Router::new()
                 .route("/sinch", post(InboxEndpoint::handle))
                 .with_state(endpoint.clone()),
@@ -145,7 +130,7 @@ fn main() {
         for n in 0..DRAINED.saturating_sub(SENT + 640) {
             let endpoint = endpoint.clone();
             appends.push(tokio::spawn(async move {
-                let body = body(run, n);
+                let body = support::inbound_body(run, n);
                 let headers = Signer::new(SECRET).sign(body.as_bytes()).to_header_map();
                 endpoint
                     .receive(&headers, body.as_bytes())
@@ -223,7 +208,7 @@ fn main() {
             tick.tick().await;
             let (http, url, answered) = (http.clone(), inbox_url.clone(), answered.clone());
             sends.push(tokio::spawn(async move {
-                let body = body(run, n);
+                let body = support::inbound_body(run, n);
                 let headers = Signer::new(SECRET).sign(body.as_bytes()).to_header_map();
                 let key = sinch_conversation::events::parse(body.as_bytes())
                     .expect("event")

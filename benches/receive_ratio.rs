@@ -15,14 +15,13 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use base64::Engine as _;
-use sinch_conversation::callbacks::{NONCE_HEADER, SIGNATURE_HEADER, Signer, TIMESTAMP_HEADER};
+use sinch_conversation::callbacks::{NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use sinch_conversation::dedup::MemoryDeduplicator;
 use sinch_conversation::receive::{CallbackLayer, Receiver, SinchCallback};
 
@@ -70,55 +69,8 @@ async fn ours(callback: SinchCallback) -> StatusCode {
     StatusCode::OK
 }
 
-struct Sender {
-    http: reqwest::Client,
-    url: String,
-    signer: Signer,
-    next: AtomicU64,
-}
-
-impl Sender {
-    async fn one(&self) {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let body = format!(
-            r#"{{"app_id":"01EB37HMH1M6SV18ASNS3G135H","project_id":"c36f3d3d-1513-4edd-ae42-11995557ff61","accepted_time":"2026-11-17T16:05:51.724083123Z","event_time":"2026-11-17T16:05:51Z","message":{{"id":"01EQBC1A3BEK731GY4YX{n:06}","direction":"TO_APP","contact_message":{{"text_message":{{"text":"Hello, I would like to know more about my order"}}}},"channel_identity":{{"channel":"WHATSAPP","identity":"46732000000","app_id":"01EB37HMH1M6SV18ASNS3G135H"}},"conversation_id":"01EQBC1A3BEK731GY4YXEN0C2R","contact_id":"01EQBC1A3BEK731GY4YXEN0C2S","metadata":"","accept_time":"2026-11-17T16:05:51.724083123Z","processing_mode":"CONVERSATION"}},"message_metadata":""}}"#
-        );
-        let headers = self.signer.sign(body.as_bytes()).to_header_map();
-        let answer = self
-            .http
-            .post(&self.url)
-            .headers(headers)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(answer.status().as_u16(), 200, "{}", self.url);
-        std::hint::black_box(answer.bytes().await.expect("answer"));
-    }
-
-    /// Mean time per callback over a batch.
-    async fn batch(self: &Arc<Self>, concurrency: u64, count: u64) -> Duration {
-        let sender = self.clone();
-        support::timed_batch(concurrency, count, move || {
-            let sender = sender.clone();
-            async move { sender.one().await }
-        })
-        .await
-    }
-}
-
-async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}/sinch", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
-
 async fn compare(
-    variants: &[(&str, Arc<Sender>)],
+    variants: &[(&str, Arc<support::CallbackSender>)],
     concurrency: u64,
     batch: u64,
     rounds: usize,
@@ -143,9 +95,9 @@ fn main() {
             1_000_000,
             Duration::from_secs(3600),
         ));
-        let raw_url = serve(axum::Router::new().route("/sinch", post(raw))).await;
-        let parsed_url = serve(axum::Router::new().route("/sinch", post(raw_parsed))).await;
-        let our_url = serve(
+        let raw_url = support::serve(axum::Router::new().route("/sinch", post(raw))).await;
+        let parsed_url = support::serve(axum::Router::new().route("/sinch", post(raw_parsed))).await;
+        let our_url = support::serve(
             axum::Router::new()
                 .route("/sinch", post(ours))
                 .layer(CallbackLayer::new())
@@ -157,18 +109,11 @@ fn main() {
         #[allow(deprecated)]
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::new();
-        let sender = |url: String, start: u64| {
-            Arc::new(Sender {
-                http: http.clone(),
-                url,
-                signer: Signer::new(SECRET),
-                next: AtomicU64::new(start),
-            })
-        };
+        let sender = |url: String| support::CallbackSender::new(&http, url, SECRET);
         let variants = [
-            ("raw", sender(raw_url, 0)),
-            ("raw_parsed", sender(parsed_url, 0)),
-            ("ours", sender(our_url, 0)),
+            ("raw", sender(raw_url)),
+            ("raw_parsed", sender(parsed_url)),
+            ("ours", sender(our_url)),
         ];
         let out = serde_json::json!({
             "sequential": compare(&variants, 1, SEQUENTIAL_BATCH, SEQUENTIAL_ROUNDS).await,

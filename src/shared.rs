@@ -276,6 +276,28 @@ fn claim_outcome(answer: &[redis::Value]) -> Result<ClaimOutcome, DedupError> {
     }
 }
 
+impl RedisDeduplicator {
+    /// Completes or releases: the script answers 1 when it did it. An
+    /// unreachable Redis is an error whatever `when_unavailable` says: a
+    /// step not done is never reported done.
+    async fn settle(
+        &self,
+        script: &redis::Script,
+        key: &str,
+        args: &[&str],
+    ) -> Result<Settle, DedupError> {
+        let done: i64 = self
+            .run(script, &[key], args)
+            .await
+            .map_err(|e| Self::error(&e))?;
+        Ok(if done == 1 {
+            Settle::Settled
+        } else {
+            Settle::NotHeld
+        })
+    }
+}
+
 impl Deduplicator for RedisDeduplicator {
     fn claim<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, ClaimOutcome> {
         Box::pin(async move {
@@ -303,30 +325,12 @@ impl Deduplicator for RedisDeduplicator {
     fn complete<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, Settle> {
         Box::pin(async move {
             let ttl = millis(self.ttl).to_string();
-            let done: i64 = self
-                .run(&COMPLETE_SCRIPT, &[key], &[owner, &ttl])
-                .await
-                .map_err(|e| Self::error(&e))?;
-            Ok(if done == 1 {
-                Settle::Settled
-            } else {
-                Settle::NotHeld
-            })
+            self.settle(&COMPLETE_SCRIPT, key, &[owner, &ttl]).await
         })
     }
 
     fn release<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, Settle> {
-        Box::pin(async move {
-            let done: i64 = self
-                .run(&RELEASE_SCRIPT, &[key], &[owner])
-                .await
-                .map_err(|e| Self::error(&e))?;
-            Ok(if done == 1 {
-                Settle::Settled
-            } else {
-                Settle::NotHeld
-            })
-        })
+        Box::pin(async move { self.settle(&RELEASE_SCRIPT, key, &[owner]).await })
     }
 }
 

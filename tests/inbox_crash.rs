@@ -12,8 +12,12 @@
 //! skips (never in CI).
 #![cfg(all(feature = "redis", feature = "cli"))]
 
+#[path = "common/crash.rs"]
+mod crash;
 #[path = "common/listen.rs"]
 mod listen;
+#[path = "common/redis_server.rs"]
+mod redis_server;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
@@ -21,7 +25,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sinch_conversation::inbox::Inbox;
-use sinch_conversation::mock::MockServer;
 
 const EVENTS: usize = 1000;
 /// Events the handler refuses until `fixed` exists: dead letters to replay.
@@ -41,31 +44,19 @@ echo "$SINCH_EVENT_KEY $SINCH_INBOX_ID" >> "$1/handled.log"
 
 /// A `redis-server` with the append-only file, fsynced on every write, in
 /// `dir`, on `port`.
-fn redis_server(port: u16, dir: &std::path::Path) -> std::io::Result<Child> {
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "yes", "--appendfsync", "always"])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "redis-server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(child)
+fn redis_server(port: u16, dir: &std::path::Path) -> Result<Child, String> {
+    let dir = dir.to_string_lossy();
+    redis_server::spawn(
+        port,
+        &[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--dir",
+            &dir,
+        ],
+    )
 }
 
 fn worker(url: &str, inbox: &str, command: &str) -> Child {
@@ -99,9 +90,7 @@ enum Process {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_lost_while_listeners_workers_and_redis_are_killed() {
-    let dir = std::env::temp_dir().join(format!("sinch-inbox-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let (dir, command) = crash::handler("inbox-crash", HANDLER);
     let redis_port = listen::free_port();
     let mut redis = match redis_server(redis_port, &dir) {
         Ok(redis) => redis,
@@ -116,34 +105,9 @@ async fn nothing_is_lost_while_listeners_workers_and_redis_are_killed() {
     };
     let url = format!("redis://127.0.0.1:{redis_port}");
     let name = format!("crash-{}", std::process::id());
-    let script = dir.join("handler.sh");
-    std::fs::write(&script, HANDLER).unwrap();
-    let command = format!("exec sh '{}' '{}'", script.display(), dir.display());
 
-    let sinch = std::sync::Arc::new(
-        MockServer::builder()
-            .delivery_retries(100)
-            .delivery_backoff(Duration::from_millis(200))
-            .delivery_backoff_factor(1)
-            .delivery_timeout(Duration::from_secs(3))
-            .duplicate_deliveries(true)
-            .shuffle_deliveries(fastrand::u64(..))
-            .callback_rate(200)
-            .start()
-            .await
-            .unwrap(),
-    );
     let ports = [listen::free_port(), listen::free_port()];
-    let client = sinch.client_builder().build().unwrap();
-    for port in ports {
-        client
-            .create_webhook(APP, format!("http://127.0.0.1:{port}/"))
-            .trigger("MESSAGE_INBOUND")
-            .secret(SECRET)
-            .send()
-            .await
-            .unwrap();
-    }
+    let sinch = crash::stand_in(APP, SECRET, &ports, 100, 200).await;
     let mut processes: Vec<Process> = ports
         .iter()
         .map(|&port| Process::Listener(Some(listener(port, &url, &name)), port))
@@ -159,10 +123,7 @@ async fn nothing_is_lost_while_listeners_workers_and_redis_are_killed() {
             }
         })
         .collect();
-    let batch: Vec<_> = ids
-        .iter()
-        .map(|id| ("MESSAGE_INBOUND", serde_json::json!({ "id": id })))
-        .collect();
+    let batch = crash::batch(&ids);
     let delivering = tokio::spawn({
         let sinch = sinch.clone();
         async move { sinch.deliver_events(APP, batch).await }

@@ -10,6 +10,8 @@
 //! in CI).
 #![cfg(all(feature = "redis", feature = "cli"))]
 
+#[path = "common/crash.rs"]
+mod crash;
 #[path = "common/listen.rs"]
 mod listen;
 #[path = "common/redis_server.rs"]
@@ -19,7 +21,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-use sinch_conversation::mock::{DeliveryOutcome, MockServer};
+use sinch_conversation::mock::DeliveryOutcome;
 
 const EVENTS: usize = 300;
 const SECRET: &str = "crash-secret-51ab";
@@ -67,49 +69,18 @@ async fn every_event_is_handled_while_listeners_are_killed() {
             return;
         }
     };
-    let dir = std::env::temp_dir().join(format!("sinch-listen-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("handler.sh");
-    std::fs::write(&script, HANDLER).unwrap();
-    // `exec`: the handler is the shell that dies with its listener.
-    let command = format!("exec sh '{}' '{}'", script.display(), dir.display());
+    let (dir, command) = crash::handler("listen-crash", HANDLER);
 
     // As Sinch delivers: at least once (every callback twice), retried
     // (constant 200 ms waits, so a listener down or a claim held for its
     // 2 s lease is outlasted), shuffled, at 60 callbacks a second.
-    let sinch = std::sync::Arc::new(
-        MockServer::builder()
-            .delivery_retries(60)
-            .delivery_backoff(Duration::from_millis(200))
-            .delivery_backoff_factor(1)
-            .delivery_timeout(Duration::from_secs(3))
-            .duplicate_deliveries(true)
-            .shuffle_deliveries(fastrand::u64(..))
-            .callback_rate(60)
-            .start()
-            .await
-            .unwrap(),
-    );
     let ports = [listen::free_port(), listen::free_port()];
-    let client = sinch.client_builder().build().unwrap();
-    for port in ports {
-        client
-            .create_webhook(APP, format!("http://127.0.0.1:{port}/"))
-            .trigger("MESSAGE_INBOUND")
-            .secret(SECRET)
-            .send()
-            .await
-            .unwrap();
-    }
+    let sinch = crash::stand_in(APP, SECRET, &ports, 60, 60).await;
     let mut listeners = ports.map(|port| Some(start(port, &redis, &command)));
 
     let run = format!("{}-{}", std::process::id(), fastrand::u32(..));
     let ids: Vec<String> = (0..EVENTS).map(|i| format!("crash-{run}-{i}")).collect();
-    let batch: Vec<_> = ids
-        .iter()
-        .map(|id| ("MESSAGE_INBOUND", serde_json::json!({ "id": id })))
-        .collect();
+    let batch = crash::batch(&ids);
     let delivering = tokio::spawn({
         let sinch = sinch.clone();
         async move { sinch.deliver_events(APP, batch).await }

@@ -281,3 +281,73 @@ where
     }
     started.elapsed() / count as u32
 }
+
+/// A MESSAGE_INBOUND text callback (about 700 bytes) whose message id is
+/// made of `run` and `n`: a new event for each.
+pub fn inbound_body(run: u64, n: u64) -> String {
+    format!(
+        r#"{{"app_id":"01EB37HMH1M6SV18ASNS3G135H","project_id":"c36f3d3d-1513-4edd-ae42-11995557ff61","accepted_time":"2026-11-17T16:05:51.724083123Z","event_time":"2026-11-17T16:05:51Z","message":{{"id":"B{run:016X}{n:010}","direction":"TO_APP","contact_message":{{"text_message":{{"text":"Hello, I would like to know more about my order"}}}},"channel_identity":{{"channel":"WHATSAPP","identity":"46732000000","app_id":"01EB37HMH1M6SV18ASNS3G135H"}},"conversation_id":"01EQBC1A3BEK731GY4YXEN0C2R","contact_id":"01EQBC1A3BEK731GY4YXEN0C2S","metadata":"","accept_time":"2026-11-17T16:05:51.724083123Z","processing_mode":"CONVERSATION"}},"message_metadata":""}}"#
+    )
+}
+
+/// Serves `app` on a free loopback port; its URL at `/sinch`.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/sinch", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// Sends signed callbacks, each a new event, to one receiver.
+pub struct CallbackSender {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub signer: sinch_conversation::callbacks::Signer,
+    pub next: AtomicU64,
+    pub run: u64,
+}
+
+impl CallbackSender {
+    pub fn new(http: &reqwest::Client, url: String, secret: &str) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            http: http.clone(),
+            url,
+            signer: sinch_conversation::callbacks::Signer::new(secret),
+            next: AtomicU64::new(0),
+            run: fastrand::u64(..),
+        })
+    }
+
+    /// One callback; its answer must be 200.
+    pub async fn one(&self) {
+        let body = inbound_body(self.run, self.next.fetch_add(1, Ordering::Relaxed));
+        let headers = self.signer.sign(body.as_bytes()).to_header_map();
+        let answer = self
+            .http
+            .post(&self.url)
+            .headers(headers)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(answer.status().as_u16(), 200, "{}", self.url);
+        std::hint::black_box(answer.bytes().await.expect("answer"));
+    }
+
+    /// Mean time per callback over `count`, `concurrency` at a time.
+    pub async fn batch(
+        self: &std::sync::Arc<Self>,
+        concurrency: u64,
+        count: u64,
+    ) -> std::time::Duration {
+        let sender = self.clone();
+        timed_batch(concurrency, count, move || {
+            let sender = sender.clone();
+            async move { sender.one().await }
+        })
+        .await
+    }
+}

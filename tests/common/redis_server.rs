@@ -24,7 +24,17 @@ pub fn start() -> Result<RedisServer, String> {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(|e| format!("no free port: {e}"))?;
-    let child = Command::new("redis-server")
+    let child = spawn(port, &["--appendonly", "no"])?;
+    Ok(RedisServer {
+        child,
+        url: format!("redis://127.0.0.1:{port}"),
+    })
+}
+
+/// `redis-server` on `port` (loopback, no RDB snapshots) with `extra`
+/// arguments, once it accepts connections.
+pub fn spawn(port: u16, extra: &[&str]) -> Result<Child, String> {
+    let mut child = Command::new("redis-server")
         .args([
             "--port",
             &port.to_string(),
@@ -32,25 +42,22 @@ pub fn start() -> Result<RedisServer, String> {
             "127.0.0.1",
             "--save",
             "",
-            "--appendonly",
-            "no",
         ])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("no redis-server on this machine ({e})"))?;
-    let server = RedisServer {
-        child,
-        url: format!("redis://127.0.0.1:{port}"),
-    };
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
             return Err("redis-server did not start".to_owned());
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    Ok(server)
+    Ok(child)
 }
 
 /// `SINCH_TEST_REDIS_URL` when set (CI's server), else a server of our own.

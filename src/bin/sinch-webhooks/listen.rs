@@ -99,14 +99,10 @@ pub async fn run(flags: &Listen, output: Output) -> ExitCode {
             Ok(app) => app,
             Err(code) => return code,
         };
-        let listener = match tokio::net::TcpListener::bind(flags.addr).await {
-            Ok(listener) => listener,
-            Err(e) => {
-                eprintln!("error: cannot listen on {}: {e}", flags.addr);
-                return ExitCode::from(FAILED);
-            }
+        let (listener, bound) = match bind(flags.addr).await {
+            Ok(bound) => bound,
+            Err(code) => return code,
         };
-        let bound = listener.local_addr().unwrap_or(flags.addr);
         eprintln!("listening on http://{bound}{} (inbox {name})", flags.path);
         return serve(listener, app, Duration::from_secs(flags.shutdown_secs)).await;
     }
@@ -123,14 +119,10 @@ pub async fn run(flags: &Listen, output: Output) -> ExitCode {
             Duration::from_secs(24 * 3600),
         )),
     };
-    let listener = match tokio::net::TcpListener::bind(flags.addr).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}", flags.addr);
-            return ExitCode::from(FAILED);
-        }
+    let (listener, bound) = match bind(flags.addr).await {
+        Ok(bound) => bound,
+        Err(code) => return code,
     };
-    let bound = listener.local_addr().unwrap_or(flags.addr);
     let state = Listening {
         receiver,
         action: Arc::new(action),
@@ -142,6 +134,22 @@ pub async fn run(flags: &Listen, output: Output) -> ExitCode {
         .with_state(state);
     eprintln!("listening on http://{bound}{}", flags.path);
     serve(listener, app, Duration::from_secs(flags.shutdown_secs)).await
+}
+
+/// The listening socket and the address it got (for port 0).
+async fn bind(
+    addr: std::net::SocketAddr,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), ExitCode> {
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => {
+            let bound = listener.local_addr().unwrap_or(addr);
+            Ok((listener, bound))
+        }
+        Err(e) => {
+            eprintln!("error: cannot listen on {addr}: {e}");
+            Err(ExitCode::from(FAILED))
+        }
+    }
 }
 
 /// Serves until a signal, then stops taking callbacks and waits for
