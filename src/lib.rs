@@ -9,6 +9,7 @@ pub mod dedup;
 mod error;
 pub mod events;
 mod generated;
+pub mod guide;
 #[cfg(all(feature = "redis", feature = "axum"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "redis", feature = "axum"))))]
 pub mod inbox;

@@ -454,7 +454,7 @@ fn check_required(path: &str, value: &str, out: &mut Vec<Violation>) -> bool {
 /// [`simple_http_host`]; anything else by the `url` crate. The fast path
 /// saves about 0.3 µs per URL, 0.6 µs per create with client credentials:
 /// about 2.5% of a request's CPU cost under concurrent load
-/// (`benches/validate.rs`, `benches/e2e_ratio.rs`; see the README).
+/// (`benches/validate.rs`, `benches/e2e_ratio.rs`; see the performance guide).
 fn http_url_host(value: &str) -> Result<std::borrow::Cow<'_, str>, String> {
     if let Some(c) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!("contains {c:?}"));

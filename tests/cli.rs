@@ -837,3 +837,23 @@ async fn after_a_failed_step_the_text_output_lists_what_was_applied() {
         out.stdout
     );
 }
+
+#[tokio::test]
+async fn the_shipped_sync_file_syncs_the_seeded_app() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/webhooks.toml");
+    let out = run(command(&[
+        "--stand-in",
+        "sync",
+        "--app-id",
+        "demo-app",
+        "--file",
+        path,
+    ]))
+    .await;
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    // The seeded webhook is kept as it is; the second one is created.
+    assert_eq!(
+        out.stdout,
+        "app demo-app: 1 change(s) applied\n  + create https://example.com/sinch/delivery\n"
+    );
+}
