@@ -149,12 +149,26 @@ async fn every_command_against_the_seeded_stand_in() {
 #[tokio::test]
 async fn every_subcommand_has_help_with_an_example() {
     for sub in [
-        "create", "list", "get", "update", "delete", "ensure", "sync",
+        &["create"][..],
+        &["list"],
+        &["get"],
+        &["update"],
+        &["delete"],
+        &["ensure"],
+        &["sync"],
+        &["listen"],
+        &["work"],
+        &["verify"],
+        &["inbox", "stats"],
+        &["inbox", "dead-letters"],
+        &["inbox", "replay"],
     ] {
-        let help = run(command(&[sub, "--help"])).await;
-        assert_eq!(help.code, Some(0), "{sub}: {}", help.stderr);
-        assert!(help.stdout.contains("Example"), "{sub}: {}", help.stdout);
-        assert!(help.stdout.contains("--output"), "{sub}: {}", help.stdout);
+        let mut args = sub.to_vec();
+        args.push("--help");
+        let help = run(command(&args)).await;
+        assert_eq!(help.code, Some(0), "{sub:?}: {}", help.stderr);
+        assert!(help.stdout.contains("Example"), "{sub:?}: {}", help.stdout);
+        assert!(help.stdout.contains("--output"), "{sub:?}: {}", help.stdout);
     }
     let top = run(command(&["--help"])).await;
     assert!(top.stdout.contains("SINCH_PROJECT_ID") && top.stdout.contains("Exit codes"));
@@ -856,4 +870,110 @@ async fn the_shipped_sync_file_syncs_the_seeded_app() {
         out.stdout,
         "app demo-app: 1 change(s) applied\n  + create https://example.com/sinch/delivery\n"
     );
+}
+
+/// A captured callback as files: `curl -D`-style headers and the raw body.
+fn captured(name: &str, headers: &http::HeaderMap, body: &str) -> (PathBuf, PathBuf) {
+    let mut text = "POST /sinch HTTP/1.1\r\n".to_owned();
+    for (k, v) in headers {
+        text.push_str(&format!("{}: {}\r\n", k, v.to_str().unwrap()));
+    }
+    text.push_str("content-type: application/json\r\n\r\n");
+    (
+        file(&format!("{name}.headers"), &text),
+        file(&format!("{name}.body"), body),
+    )
+}
+
+#[tokio::test]
+async fn verify_says_whether_a_captured_callback_verifies_and_which_part_fails() {
+    use sinch_conversation::callbacks::Signer;
+    const SECRET: &str = "verify-secret-0c4e";
+    let body = r#"{"app_id":"a","project_id":"p","message":{"id":"V1"}}"#;
+    let verify = |headers: &PathBuf, body: &PathBuf, extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "--headers-file",
+            headers.to_str().unwrap(),
+            "--body-file",
+            body.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        command(&args)
+    };
+    let (h, b) = captured(
+        "good",
+        &Signer::new(SECRET).sign(body.as_bytes()).to_header_map(),
+        body,
+    );
+    let out = run(verify(&h, &b, &["--secret", "old", "--secret", SECRET])).await;
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.stdout,
+        "verified: the signature matches one of the 2 secret(s)\nevent: MESSAGE_INBOUND p/a/MESSAGE_INBOUND:V1\n"
+    );
+    let out = run(verify(&h, &b, &["--secret", "wrong"])).await;
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(1), "not verified: signature does not match\n")
+    );
+    // Signed an hour ago: outside the window, by how much.
+    let old = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 3600;
+    let (h, b) = captured(
+        "old",
+        &Signer::new(SECRET)
+            .sign_with(body.as_bytes(), "n1", old)
+            .to_header_map(),
+        body,
+    );
+    let out = run(verify(&h, &b, &["--secret", SECRET, "--output", "json"])).await;
+    assert_eq!(out.code, Some(1));
+    let reason = out.json["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("timestamp is 3600s in the past")
+            || reason.starts_with("timestamp is 3601s in the past"),
+        "{reason}"
+    );
+    assert_eq!(
+        run(verify(
+            &h,
+            &b,
+            &["--secret", SECRET, "--tolerance-secs", "0"]
+        ))
+        .await
+        .code,
+        Some(0)
+    );
+    // A header missing; a body changed by a byte.
+    let mut headers = Signer::new(SECRET).sign(body.as_bytes()).to_header_map();
+    headers.remove("x-sinch-webhook-signature-nonce");
+    let (h, b) = captured("missing", &headers, body);
+    let out = run(verify(&h, &b, &["--secret", SECRET])).await;
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (
+            Some(1),
+            "not verified: missing header x-sinch-webhook-signature-nonce\n"
+        )
+    );
+    let (h, _) = captured(
+        "changed",
+        &Signer::new(SECRET).sign(body.as_bytes()).to_header_map(),
+        body,
+    );
+    let b = file("changed.body", &body.replace("V1", "V2"));
+    assert_eq!(
+        run(verify(&h, &b, &["--secret", SECRET])).await.code,
+        Some(1)
+    );
+    // Invalid input: 2; and no secret anywhere.
+    assert_eq!(run(verify(&h, &b, &["--secret", " "])).await.code, Some(2));
+    let missing = PathBuf::from("/nonexistent/headers.txt");
+    let out = run(verify(&missing, &b, &["--secret", SECRET])).await;
+    assert_eq!(out.code, Some(2));
+    assert!(!format!("{}{}", out.stdout, out.stderr).contains(SECRET));
 }

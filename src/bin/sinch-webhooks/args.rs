@@ -152,9 +152,37 @@ after --visibility-secs, which is also the longest CMD may run. SIGTERM stops
 reading and waits for running commands (--shutdown-secs). One line per
 event: handled, retry or dead, the trigger, the key, the attempt, and why.")]
     Work(Work),
+    /// Check a captured callback: does it verify, and if not, which part
+    /// fails (a header, the algorithm, the timestamp and by how much, the
+    /// signature). Never prints a secret. Exit 0 verified, 1 not, 2 invalid
+    /// input.
+    #[command(after_help = "Example:
+  curl -s -D headers.txt -o /dev/null ...   # or your receiver's log
+  sinch-webhooks verify --secret \"$SECRET\" --headers-file headers.txt --body-file body.json
+
+The headers file holds `Name: value` lines, as `curl -D` writes them; the
+body file is the body exactly as received.")]
+    Verify(Verify),
     /// Watch a durable inbox and replay its dead letters.
     #[command(subcommand)]
     Inbox(InboxCommand),
+}
+
+/// The verify flags.
+#[derive(Debug, Args)]
+pub struct Verify {
+    /// A secret the webhook may sign with (repeatable: while rotating).
+    #[arg(long = "secret", value_name = "S", required = true)]
+    pub secrets: Vec<String>,
+    /// The callback's headers, one `Name: value` a line.
+    #[arg(long, value_name = "FILE")]
+    pub headers_file: PathBuf,
+    /// The callback's body, exactly as received.
+    #[arg(long, value_name = "FILE")]
+    pub body_file: PathBuf,
+    /// Accepted timestamp skew each way, in seconds (0: no check).
+    #[arg(long, default_value_t = 300)]
+    pub tolerance_secs: u64,
 }
 
 /// The work flags.

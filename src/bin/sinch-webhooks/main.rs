@@ -32,6 +32,7 @@ mod file;
 mod inbox;
 mod listen;
 mod show;
+mod verify;
 
 use std::io::IsTerminal as _;
 use std::path::Path;
@@ -86,6 +87,7 @@ fn main() -> ExitCode {
         Command::Listen(flags) => return runtime.block_on(listen::run(flags, cli.output)),
         Command::Work(flags) => return runtime.block_on(inbox::work(flags, cli.output)),
         Command::Inbox(command) => return runtime.block_on(inbox::admin(command, cli.output)),
+        Command::Verify(flags) => return verify::run(flags, cli.output),
         _ => {}
     }
     runtime.block_on(async move {
@@ -323,7 +325,11 @@ async fn run(client: &Client, output: Output, command: &Command) -> Result<(), E
             show::webhook(output, &request.send().await?);
         }
         // Handled before a client is made.
-        Command::Sync(_) | Command::Listen(_) | Command::Work(_) | Command::Inbox(_) => {}
+        Command::Sync(_)
+        | Command::Listen(_)
+        | Command::Work(_)
+        | Command::Inbox(_)
+        | Command::Verify(_) => {}
     }
     Ok(())
 }
