@@ -977,3 +977,124 @@ async fn verify_says_whether_a_captured_callback_verifies_and_which_part_fails()
     assert_eq!(out.code, Some(2));
     assert!(!format!("{}{}", out.stdout, out.stderr).contains(SECRET));
 }
+
+#[tokio::test]
+async fn trigger_prints_a_signed_callback_for_every_trigger_that_parses_to_it() {
+    use sinch_conversation::WebhookTrigger;
+    use sinch_conversation::callbacks::Verifier;
+    let triggers: Vec<&WebhookTrigger> = WebhookTrigger::KNOWN
+        .iter()
+        .filter(|t| t.as_str() != "UNSPECIFIED_TRIGGER")
+        .collect();
+    assert_eq!(triggers.len(), 21);
+    for trigger in triggers {
+        let out = run(command(&[
+            "trigger",
+            trigger.as_str(),
+            "--secret",
+            "s",
+            "--print",
+            "--app-id",
+            "my-app",
+        ]))
+        .await;
+        assert_eq!(out.code, Some(0), "{trigger}: {}", out.stderr);
+        let lines: Vec<&str> = out.stdout.lines().filter(|l| !l.is_empty()).collect();
+        let body = lines.last().unwrap().as_bytes();
+        let event = sinch_conversation::events::parse(body).unwrap();
+        assert_eq!(event.trigger().as_ref(), Some(trigger), "{}", out.stdout);
+        assert_eq!(event.app_id, "my-app");
+        // The printed headers verify the printed body.
+        let mut headers = http::HeaderMap::new();
+        for line in &lines[1..lines.len() - 1] {
+            let (name, value) = line.split_once(": ").unwrap();
+            headers.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        Verifier::new("s").verify(&headers, body).unwrap();
+    }
+    let out = run(command(&[
+        "trigger",
+        "NO_SUCH_TRIGGER",
+        "--secret",
+        "s",
+        "--print",
+    ]))
+    .await;
+    assert_eq!(out.code, Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trigger_sends_distinct_events_and_duplicates_and_exits_1_on_a_refusal() {
+    use axum::extract::{FromRef, State};
+    use sinch_conversation::dedup::MemoryDeduplicator;
+    use sinch_conversation::receive::{CallbackLayer, Receiver, SinchCallback};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    #[derive(Clone)]
+    struct App(Receiver, Arc<AtomicUsize>);
+    impl FromRef<App> for Receiver {
+        fn from_ref(app: &App) -> Receiver {
+            app.0.clone()
+        }
+    }
+    async fn handle(State(app): State<App>, _: SinchCallback) -> http::StatusCode {
+        app.1.fetch_add(1, Ordering::SeqCst);
+        http::StatusCode::OK
+    }
+    let runs = Arc::new(AtomicUsize::new(0));
+    let receiver = Receiver::new(["s"]).deduplicate(MemoryDeduplicator::new(
+        100,
+        std::time::Duration::from_secs(60),
+    ));
+    let router = axum::Router::new()
+        .route("/sinch", axum::routing::post(handle))
+        .layer(CallbackLayer::new())
+        .with_state(App(receiver, runs.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sinch", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let out = run(command(&[
+        "trigger",
+        "MESSAGE_INBOUND",
+        "--secret",
+        "s",
+        "--forward-to",
+        &url,
+        "--count",
+        "3",
+        "--duplicate",
+        "--override",
+        "message.contact_message.text_message.text=hello",
+    ]))
+    .await;
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 6, "{}", out.stdout);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("MESSAGE_INBOUND ") && l.ends_with(" 200")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        3,
+        "3 events, each handled once"
+    );
+    let out = run(command(&[
+        "trigger",
+        "MESSAGE_INBOUND",
+        "--secret",
+        "wrong",
+        "--forward-to",
+        &url,
+    ]))
+    .await;
+    assert_eq!(out.code, Some(1));
+    assert!(out.stdout.trim_end().ends_with(" 401"), "{}", out.stdout);
+}

@@ -163,9 +163,53 @@ event: handled, retry or dead, the trigger, the key, the attempt, and why.")]
 The headers file holds `Name: value` lines, as `curl -D` writes them; the
 body file is the body exactly as received.")]
     Verify(Verify),
+    /// Send a realistic, correctly signed callback for any of the 21
+    /// triggers to a receiver (yours, or `listen`), or print it.
+    #[command(after_help = "Examples:
+  sinch-webhooks trigger MESSAGE_INBOUND --secret \"$SECRET\" --forward-to http://127.0.0.1:8788/
+  sinch-webhooks trigger MESSAGE_DELIVERY --secret s --forward-to http://127.0.0.1:8788/ \\
+      --override message_delivery_report.status='\"FAILED\"' --count 10 --duplicate
+  sinch-webhooks trigger CONTACT_CREATE --secret s --print
+
+Bodies come from Sinch's published examples; ids are made distinct per
+callback, the times are now. One line per callback: trigger, key, the status
+the receiver answered. Exit 1 when any answer is not 2xx.")]
+    Trigger(Trigger),
     /// Watch a durable inbox and replay its dead letters.
     #[command(subcommand)]
     Inbox(InboxCommand),
+}
+
+/// The trigger flags.
+#[derive(Debug, Args)]
+pub struct Trigger {
+    /// The trigger, e.g. MESSAGE_INBOUND.
+    pub trigger: String,
+    /// The secret to sign with (the webhook's).
+    #[arg(long, value_name = "S")]
+    pub secret: String,
+    /// Where to POST the callbacks.
+    #[arg(long, value_name = "URL")]
+    pub forward_to: Option<String>,
+    /// The app the events are for [default: the example's].
+    #[arg(long)]
+    pub app_id: Option<String>,
+    /// The project [default: the example's].
+    #[arg(long)]
+    pub project_id: Option<String>,
+    /// Set a field: a dotted path and a JSON value (or a plain string), e.g.
+    /// `message.contact_message.text_message.text=hello`. Repeatable.
+    #[arg(long = "override", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+    /// How many callbacks, each a distinct event.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub count: u32,
+    /// Send each twice, signed afresh (as Sinch's at-least-once delivery may).
+    #[arg(long)]
+    pub duplicate: bool,
+    /// Print the requests (headers and body) instead of sending them.
+    #[arg(long)]
+    pub print: bool,
 }
 
 /// The verify flags.

@@ -32,6 +32,7 @@ mod file;
 mod inbox;
 mod listen;
 mod show;
+mod trigger;
 mod verify;
 
 use std::io::IsTerminal as _;
@@ -88,6 +89,7 @@ fn main() -> ExitCode {
         Command::Work(flags) => return runtime.block_on(inbox::work(flags, cli.output)),
         Command::Inbox(command) => return runtime.block_on(inbox::admin(command, cli.output)),
         Command::Verify(flags) => return verify::run(flags, cli.output),
+        Command::Trigger(flags) => return runtime.block_on(trigger::run(flags, cli.output)),
         _ => {}
     }
     runtime.block_on(async move {
@@ -329,7 +331,8 @@ async fn run(client: &Client, output: Output, command: &Command) -> Result<(), E
         | Command::Listen(_)
         | Command::Work(_)
         | Command::Inbox(_)
-        | Command::Verify(_) => {}
+        | Command::Verify(_)
+        | Command::Trigger(_) => {}
     }
     Ok(())
 }
