@@ -41,25 +41,8 @@ async fn verify_only(callback: SinchCallback) -> StatusCode {
 
 /// Sends `count` new events, `concurrency` at a time; callbacks/s.
 async fn rate(http: &reqwest::Client, url: &str, concurrency: u64, count: u64) -> f64 {
-    let next = Arc::new(AtomicU64::new(0));
-    let run = fastrand::u64(..);
-    let (http, url) = (http.clone(), url.to_owned());
-    let mean = support::timed_batch(concurrency, count, move || {
-        let (http, url, next) = (http.clone(), url.clone(), next.clone());
-        async move {
-            let body = support::inbound_body(run, next.fetch_add(1, Ordering::Relaxed));
-            let headers = Signer::new(SECRET).sign(body.as_bytes()).to_header_map();
-            let answer = http
-                .post(&url)
-                .headers(headers)
-                .body(body)
-                .send()
-                .await
-                .expect("send");
-            assert_eq!(answer.status().as_u16(), 200);
-        }
-    })
-    .await;
+    let sender = support::CallbackSender::new(http, url.to_owned(), SECRET);
+    let mean = sender.batch(concurrency, count).await;
     (1.0 / mean.as_secs_f64()).round()
 }
 

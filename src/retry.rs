@@ -82,11 +82,18 @@ impl RetryPolicy {
         if let Some(wait) = retry_after {
             return (wait <= self.max_delay).then_some(wait);
         }
-        let factor = 4u32.saturating_pow(attempt);
-        let ceiling = self.base_delay.saturating_mul(factor).min(self.max_delay);
+        let ceiling = exponential(self.base_delay, 4, attempt, self.max_delay);
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
         Some(Duration::from_nanos(fastrand::u64(0..=nanos)))
     }
+}
+
+/// `first × factor^steps` (a factor of 0 or 1: constant), at most `max`,
+/// without overflow: every exponential back-off of the crate (the client's
+/// retries, the stand-in's deliveries, the inbox's workers).
+pub(crate) fn exponential(first: Duration, factor: u32, steps: u32, max: Duration) -> Duration {
+    let factor = factor.max(1).checked_pow(steps).unwrap_or(u32::MAX);
+    first.checked_mul(factor).unwrap_or(max).min(max)
 }
 
 #[cfg(test)]

@@ -183,10 +183,14 @@ static CLAIM_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::n
 static COMPLETE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(COMPLETE));
 static RELEASE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(RELEASE));
 
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis())
-        .unwrap_or(u64::MAX)
-        .max(1)
+/// Milliseconds, for Redis arguments.
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// An expiry in milliseconds: at least 1 (`PX 0` is an error in Redis).
+fn expiry(duration: Duration) -> u64 {
+    millis(duration).max(1)
 }
 
 impl RedisDeduplicator {
@@ -301,9 +305,9 @@ impl RedisDeduplicator {
 impl Deduplicator for RedisDeduplicator {
     fn claim<'a>(&'a self, request: ClaimRequest<'a>) -> StoreFuture<'a, ClaimOutcome> {
         Box::pin(async move {
-            let lease = millis(request.lease).to_string();
+            let lease = expiry(request.lease).to_string();
             let (keys, nonce_ttl) = match request.nonce {
-                Some((nonce, ttl)) => (vec![request.key, nonce], millis(ttl).to_string()),
+                Some((nonce, ttl)) => (vec![request.key, nonce], expiry(ttl).to_string()),
                 None => (vec![request.key], String::new()),
             };
             let answer: Result<Vec<redis::Value>, _> = self
@@ -324,7 +328,7 @@ impl Deduplicator for RedisDeduplicator {
 
     fn complete<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, Settle> {
         Box::pin(async move {
-            let ttl = millis(self.ttl).to_string();
+            let ttl = expiry(self.ttl).to_string();
             self.settle(&COMPLETE_SCRIPT, key, &[owner, &ttl]).await
         })
     }

@@ -142,3 +142,21 @@ async fn the_body_is_given_as_received_and_the_decoded_error_separately() {
     assert_eq!(api.api_status(), Some("INVALID_ARGUMENT"));
     assert_eq!(api.code(), Some(400));
 }
+
+#[tokio::test]
+async fn a_token_endpoint_echoing_the_key_across_the_cut_leaves_no_prefix() {
+    let (server, url) = serve().await;
+    let client = common::oauth(&url);
+    let basic = common::base64_of(&format!("kid:{}", common::SENTINEL));
+    for echoed in [common::SENTINEL.to_owned(), basic.clone()] {
+        // The echo starts 10 bytes before the 2 KiB cut: scrubbed whole
+        // first, no prefix of it is left at the cut.
+        let body = format!("{}{echoed} and more", "x".repeat(2048 - 10));
+        server.script_tokens([reply(401, &body)]);
+        let err = client.list_webhooks("app").await.unwrap_err();
+        assert!(matches!(err, Error::Auth(_)), "{err:?}");
+        let shown = format!("{err}\n{err:?}");
+        let prefix: String = echoed.chars().take(10).collect();
+        assert!(!shown.contains(&prefix), "{prefix:?} in {shown}");
+    }
+}

@@ -271,6 +271,84 @@ async fn an_entry_a_dead_worker_left_is_reclaimed_and_counts_as_an_attempt() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_or_a_run_past_the_visibility_timeout_is_a_failed_attempt() {
+    let Some((url, _keep)) = redis() else { return };
+    let name = name("fail");
+    let inbox = Inbox::connect(&url, &name).await.unwrap();
+    let endpoint = InboxEndpoint::new(inbox.clone(), Receiver::new([SECRET]));
+    append(&endpoint, &body("P1", "panic")).await.unwrap();
+    append(&endpoint, &body("S1", "slow")).await.unwrap();
+    let worker = Worker::connect(&url, name.as_str())
+        .await
+        .unwrap()
+        .visibility_timeout(Duration::from_secs(1))
+        .backoff(Backoff {
+            first: Duration::from_millis(50),
+            factor: 1,
+            max: Duration::from_secs(1),
+        });
+    let runs: Arc<Mutex<Vec<(String, u32)>>> = Arc::default();
+    let (seen, probe) = (runs.clone(), runs.clone());
+    work_until(
+        &worker,
+        move |event| {
+            let seen = seen.clone();
+            async move {
+                seen.lock()
+                    .unwrap()
+                    .push((event.key.clone(), event.attempts));
+                let text = String::from_utf8_lossy(event.raw()).into_owned();
+                if event.attempts == 0 && text.contains("panic") {
+                    panic!("the handler panicked on purpose");
+                }
+                if event.attempts == 0 && text.contains("slow") {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                }
+                Ok(())
+            }
+        },
+        move || probe.lock().unwrap().len() >= 4,
+    )
+    .await;
+    let mut runs = runs.lock().unwrap().clone();
+    runs.sort();
+    // Each failed once (a panic; a run past the 1 s visibility timeout) and
+    // was handled on its second attempt.
+    assert_eq!(
+        runs,
+        [
+            ("p/a/MESSAGE_INBOUND:P1".to_owned(), 0),
+            ("p/a/MESSAGE_INBOUND:P1".to_owned(), 1),
+            ("p/a/MESSAGE_INBOUND:S1".to_owned(), 0),
+            ("p/a/MESSAGE_INBOUND:S1".to_owned(), 1),
+        ]
+    );
+    let stats = inbox.stats().await.unwrap();
+    assert_eq!(
+        (stats.length, stats.dead_letters, stats.waiting_retry),
+        (0, 0, 0),
+        "{stats:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_replicas_that_are_not_there_is_503() {
+    let Some((url, _keep)) = redis() else { return };
+    let inbox = Inbox::connect(&url, name("wait")).await.unwrap();
+    // The test server has no replica: WAIT answers 0 of 1.
+    let endpoint = InboxEndpoint::new(inbox.clone(), Receiver::new([SECRET]))
+        .wait_for_replicas(1, Duration::from_millis(50));
+    let err = append(&endpoint, &body("W1", "ok")).await.unwrap_err();
+    assert_eq!(err.status().as_u16(), 503, "{err}");
+    assert!(err.to_string().contains("0 of 1 replicas"), "{err}");
+    // Stored all the same: Sinch's retry is a copy, answered 200.
+    assert!(matches!(
+        append(&endpoint, &body("W1", "ok")).await.unwrap(),
+        Appended::Duplicate { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_is_503_so_sinch_retries() {
     let Ok(own) = redis_server::start() else {
         assert!(std::env::var("CI").is_err());

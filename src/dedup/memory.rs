@@ -123,16 +123,16 @@ impl MemoryDeduplicator {
     /// `key` is seen within the time-to-live, and records it as completed.
     /// For nonces ([`Verifier::nonce_check`](crate::callbacks::Verifier::nonce_check)).
     pub fn check(&self, key: &str) -> bool {
-        self.check_at(key, Instant::now(), self.ttl)
+        self.check_at(key, Instant::now())
     }
 
-    fn check_at(&self, key: &str, now: Instant, ttl: Duration) -> bool {
+    fn check_at(&self, key: &str, now: Instant) -> bool {
         let mut inner = self.lock();
         inner.sweep(now);
         if inner.live(key, now).is_some() {
             return false;
         }
-        inner.insert(self.capacity, key, State::Done, now + ttl);
+        inner.insert(self.capacity, key, State::Done, now + self.ttl);
         true
     }
 
@@ -255,13 +255,12 @@ mod tests {
     fn a_key_is_new_once_until_it_expires() {
         let store = MemoryDeduplicator::new(10, Duration::from_secs(60));
         let t0 = Instant::now();
-        let ttl = store.ttl;
-        assert!(store.check_at("a", t0, ttl));
-        assert!(!store.check_at("a", t0 + Duration::from_secs(59), ttl));
-        assert!(store.check_at("b", t0 + Duration::from_secs(59), ttl));
+        assert!(store.check_at("a", t0));
+        assert!(!store.check_at("a", t0 + Duration::from_secs(59)));
+        assert!(store.check_at("b", t0 + Duration::from_secs(59)));
         // Expired: new again.
-        assert!(store.check_at("a", t0 + Duration::from_secs(60), ttl));
-        assert!(!store.check_at("b", t0 + Duration::from_secs(61), ttl));
+        assert!(store.check_at("a", t0 + Duration::from_secs(60)));
+        assert!(!store.check_at("b", t0 + Duration::from_secs(61)));
     }
 
     #[test]
@@ -269,7 +268,7 @@ mod tests {
         let store = MemoryDeduplicator::new(3, HOUR);
         let t0 = Instant::now();
         for i in 0..1000 {
-            assert!(store.check_at(&format!("k{i}"), t0, HOUR));
+            assert!(store.check_at(&format!("k{i}"), t0));
             let owner = format!("o{i}");
             let key = format!("c{i}");
             let _ = store.claim_at(ClaimRequest::new(&key, &owner, HOUR), t0);
@@ -277,8 +276,8 @@ mod tests {
             assert!(inner.order.len() <= 3 && inner.records.len() <= inner.order.len());
         }
         // The oldest were dropped, the newest are kept.
-        assert!(!store.check_at("k999", t0, HOUR));
-        assert!(store.check_at("k0", t0, HOUR));
+        assert!(!store.check_at("k999", t0));
+        assert!(store.check_at("k0", t0));
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! Watching an inbox and replaying its dead letters.
 use std::sync::LazyLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use redis::streams::StreamRangeReply;
 use serde::Serialize;
 
-use super::{GROUP, Inbox, millis, text};
+use super::{GROUP, Inbox, now_ms, text};
 use crate::shared::RedisError;
 
 /// KEYS: the dead-letter stream, the stream. ARGV: ids. Appends each dead
@@ -82,13 +81,6 @@ pub struct DeadLetter {
     pub attempts: u32,
     /// The last error.
     pub error: String,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(millis)
-        .unwrap_or_default()
 }
 
 fn error(what: &str) -> impl Fn(redis::RedisError) -> RedisError + '_ {

@@ -1,12 +1,12 @@
 //! The endpoint: verify, then append once, then answer.
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{Inbox, millis};
+use super::{Inbox, millis, now_ms};
 use crate::receive::{CallbackRejection, Receiver, read_body};
 
 /// KEYS: the stream, the seen key. ARGV: the dedup time-to-live (ms), then
@@ -84,7 +84,9 @@ impl InboxEndpoint {
 
     /// Appends what `receiver` verifies to `inbox`. The receiver's own
     /// deduplication store, if it has one, is not used: the inbox
-    /// deduplicates in its append.
+    /// deduplicates in its append, so a replayed request is a copy
+    /// (answered 200, not appended again). A receiver without a store that
+    /// [refuses replays](Receiver::refuse_replays) still answers them 401.
     pub fn new(inbox: Inbox, receiver: Receiver) -> Self {
         Self {
             inbox,
@@ -134,11 +136,7 @@ impl InboxEndpoint {
         let (callback, _) = self.receiver.verify_bytes(headers, body)?;
         let trigger = callback.trigger_name();
         let key = callback.idempotency_key().to_owned();
-        let received = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(millis)
-            .unwrap_or_default()
-            .to_string();
+        let received = now_ms().to_string();
         let unavailable = |e: redis::RedisError| {
             CallbackRejection::StoreUnavailable(crate::dedup::DedupError::new(format!(
                 "inbox: Redis: {e}"

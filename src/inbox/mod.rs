@@ -43,7 +43,7 @@
 //! none (slower). A replica does not help unless
 //! [`wait_for_replicas`](InboxEndpoint::wait_for_replicas) is set.
 use std::fmt;
-use std::time::Duration;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use redis::aio::ConnectionManager;
 
@@ -55,7 +55,7 @@ pub use admin::{ConsumerPending, DeadLetter, InboxStats};
 pub use append::{Appended, InboxEndpoint};
 pub use worker::{Backoff, InboxEvent, Worker};
 
-use crate::shared::RedisError;
+use crate::shared::{RedisError, millis};
 
 /// The consumer group every worker of an inbox joins.
 pub const GROUP: &str = "sinch-workers";
@@ -136,9 +136,12 @@ impl Inbox {
     }
 }
 
-/// Milliseconds, for Redis arguments.
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+/// Now, in milliseconds since the Unix epoch (what entries carry).
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(millis)
+        .unwrap_or_default()
 }
 
 /// Reads a stream entry's field as text.

@@ -5,14 +5,14 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::LazyLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply,
 };
 
-use super::{GROUP, Inbox, millis, text};
+use super::{GROUP, Inbox, millis, now_ms, text};
 use crate::events::CallbackEvent;
 use crate::shared::RedisError;
 
@@ -89,15 +89,12 @@ impl Default for Backoff {
 impl Backoff {
     /// The wait after the `failures`-th failure (1 for the first).
     pub fn after(&self, failures: u32) -> Duration {
-        let factor = self.factor.max(1);
-        let mut wait = self.first;
-        for _ in 1..failures {
-            wait = wait.saturating_mul(factor);
-            if wait >= self.max {
-                break;
-            }
-        }
-        wait.min(self.max)
+        crate::retry::exponential(
+            self.first,
+            self.factor,
+            failures.saturating_sub(1),
+            self.max,
+        )
     }
 }
 
@@ -378,10 +375,7 @@ impl Worker {
     /// left (reclaimed: `true`), else new ones (a blocking read).
     async fn next_entries(&self, room: usize) -> Result<Vec<(StreamId, bool)>, redis::RedisError> {
         let mut connection = self.inbox.connection();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(millis)
-            .unwrap_or_default();
+        let now = now_ms();
         let _: i64 = MOVE_SCRIPT
             .key(self.inbox.retry_key())
             .key(self.inbox.stream_key())
@@ -517,11 +511,7 @@ impl Worker {
                 let fields = carried(entry, *attempts, error);
                 let flat: Vec<String> = fields.into_iter().flat_map(|(k, v)| [k, v]).collect();
                 let member = serde_json::to_string(&flat).unwrap_or_default();
-                let due = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(millis)
-                    .unwrap_or_default()
-                    + millis(self.backoff.after(*attempts));
+                let due = now_ms() + millis(self.backoff.after(*attempts));
                 RETRY_SCRIPT
                     .key(&stream)
                     .key(self.inbox.retry_key())
@@ -534,10 +524,7 @@ impl Worker {
             }
             Outcome::Dead(error, attempts) => {
                 let mut fields = carried(entry, *attempts, error);
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(millis)
-                    .unwrap_or_default();
+                let now = now_ms();
                 fields.push(("dead_at".to_owned(), now.to_string()));
                 let mut invocation = DEAD_SCRIPT.prepare_invoke();
                 invocation
@@ -585,4 +572,24 @@ fn carried(entry: &StreamId, attempts: u32, error: &str) -> Vec<(String, String)
         fields.push((name.to_owned(), value));
     }
     fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_back_off_doubles_up_to_its_cap() {
+        let backoff = Backoff::default();
+        let waits: Vec<u64> = (1..=11).map(|n| backoff.after(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        let constant = Backoff {
+            first: Duration::from_millis(50),
+            factor: 1,
+            max: Duration::from_secs(1),
+        };
+        assert_eq!(constant.after(7), Duration::from_millis(50));
+        // No overflow, however many failures.
+        assert_eq!(backoff.after(u32::MAX), Duration::from_secs(300));
+    }
 }

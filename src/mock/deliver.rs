@@ -329,15 +329,12 @@ impl DeliveryOptions {
     /// The wait before attempt `attempt` (2 for the first retry):
     /// `backoff × factor^(attempt − 2)`, at most an hour.
     pub(crate) fn backoff_before(&self, attempt: u32) -> Duration {
-        let factor = self
-            .factor
-            .max(1)
-            .checked_pow(attempt.saturating_sub(2))
-            .unwrap_or(u32::MAX);
-        self.backoff
-            .checked_mul(factor)
-            .unwrap_or(MAX_BACKOFF)
-            .min(MAX_BACKOFF)
+        crate::retry::exponential(
+            self.backoff,
+            self.factor,
+            attempt.saturating_sub(2),
+            MAX_BACKOFF,
+        )
     }
 }
 

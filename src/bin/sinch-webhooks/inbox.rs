@@ -1,6 +1,5 @@
 //! The durable inbox from the command line: `listen --inbox` (the
 //! endpoint), `work` (the workers), `inbox stats|dead-letters|replay`.
-use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,10 +9,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use serde_json::json;
 use sinch_conversation::inbox::{Appended, Backoff, Inbox, InboxEndpoint, Worker};
-use sinch_conversation::receive::{CallbackRejection, Receiver};
+use sinch_conversation::receive::Receiver;
 
 use crate::args::{InboxCommand, Output, Work};
-use crate::show::{FAILED, INVALID};
+use crate::show::{FAILED, INVALID, event_line};
 
 /// Connects to the inbox, or says why not (2: a bad URL, 1: unreachable).
 async fn connect(url: &str, name: &str) -> Result<Inbox, ExitCode> {
@@ -63,60 +62,33 @@ async fn append(State(listening): State<Listening>, request: Request) -> Respons
             }
             Ok(_) => ("appended", None, None, StatusCode::OK, None),
             Err(rejection) => {
-                let status = rejection.status();
                 let why = rejection.to_string();
-                line(
+                let fields = [
+                    ("outcome", Some("rejected")),
+                    ("trigger", None),
+                    ("key", None),
+                ];
+                event_line(
                     listening.output,
-                    &[("outcome", "rejected"), ("trigger", "-"), ("key", "-")],
-                    status.as_u16(),
+                    &fields,
+                    Some(rejection.status().as_u16()),
                     Some(&why),
                 );
-                return rejection_response(rejection);
+                return rejection.into_response();
             }
         };
-    line(
+    let fields = [
+        ("outcome", Some(outcome)),
+        ("trigger", trigger.as_deref()),
+        ("key", key.as_deref()),
+    ];
+    event_line(
         listening.output,
-        &[
-            ("outcome", outcome),
-            ("trigger", trigger.as_deref().unwrap_or("-")),
-            ("key", key.as_deref().unwrap_or("-")),
-        ],
-        status.as_u16(),
+        &fields,
+        Some(status.as_u16()),
         detail.as_deref(),
     );
     status.into_response()
-}
-
-fn rejection_response(rejection: CallbackRejection) -> Response {
-    rejection.into_response()
-}
-
-/// One line: the named fields, the status, and the detail in parentheses
-/// (as JSON with `--output json`). Never a panic on a closed stdout.
-fn line(output: Output, fields: &[(&str, &str)], status: u16, detail: Option<&str>) {
-    let text = match output {
-        Output::Json => {
-            let mut object = serde_json::Map::new();
-            for (name, value) in fields {
-                object.insert((*name).to_owned(), json!(value));
-            }
-            object.insert("status".to_owned(), json!(status));
-            object.insert("detail".to_owned(), json!(detail));
-            serde_json::Value::Object(object).to_string()
-        }
-        Output::Text => {
-            let mut text = fields.iter().map(|(_, v)| *v).collect::<Vec<_>>().join(" ");
-            if status != 0 {
-                text.push_str(&format!(" {status}"));
-            }
-            if let Some(detail) = detail {
-                text.push_str(&format!(" ({})", detail.trim_end()));
-            }
-            text
-        }
-    };
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
 }
 
 /// `work`: handles the inbox's events with a command until SIGTERM.
@@ -185,15 +157,16 @@ pub async fn work(flags: &Work, output: Output) -> ExitCode {
                         Err(_) => "retry",
                     };
                     let attempt = attempt.to_string();
-                    line(
+                    let fields = [
+                        ("outcome", Some(outcome)),
+                        ("trigger", Some(event.trigger.as_str())),
+                        ("key", Some(event.key.as_str())),
+                        ("attempt", Some(attempt.as_str())),
+                    ];
+                    event_line(
                         output,
-                        &[
-                            ("outcome", outcome),
-                            ("trigger", &event.trigger),
-                            ("key", &event.key),
-                            ("attempt", &attempt),
-                        ],
-                        0,
+                        &fields,
+                        None,
                         result.as_ref().err().map(String::as_str),
                     );
                     result

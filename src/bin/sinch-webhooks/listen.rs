@@ -2,7 +2,6 @@
 //! (verification, claims, replays), printing one line per callback and
 //! handling each new event by running a command, forwarding it, or just
 //! printing it.
-use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,13 +11,12 @@ use axum::body::Bytes;
 use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
-use serde_json::json;
 use sinch_conversation::dedup::MemoryDeduplicator;
 use sinch_conversation::receive::{CallbackLayer, CallbackRejection, Receiver, SinchCallback};
 use sinch_conversation::shared::RedisDeduplicator;
 
 use crate::args::{Listen, Output};
-use crate::show::{FAILED, INVALID};
+use crate::show::{FAILED, INVALID, event_line};
 
 /// What is done with each new event.
 enum Action {
@@ -229,14 +227,13 @@ async fn callback(
                 _ => ("rejected", None, None),
             };
             let detail = (outcome == "rejected").then(|| rejection.to_string());
-            let line = Line {
-                outcome,
-                trigger,
-                key,
-                status: rejection.status(),
-                detail: detail.as_deref(),
-            };
-            line.print(listening.output);
+            let fields = [
+                ("outcome", Some(outcome)),
+                ("trigger", trigger),
+                ("key", key),
+            ];
+            let status = Some(rejection.status().as_u16());
+            event_line(listening.output, &fields, status, detail.as_deref());
             return rejection.into_response();
         }
     };
@@ -254,55 +251,18 @@ async fn callback(
         Ok(status) => (status, None),
         Err(why) => (failed, Some(why)),
     };
-    Line {
-        outcome: "new",
-        trigger: Some(&trigger),
-        key: Some(callback.idempotency_key()),
-        status,
-        detail: detail.as_deref(),
-    }
-    .print(listening.output);
+    let fields = [
+        ("outcome", Some("new")),
+        ("trigger", Some(trigger.as_str())),
+        ("key", Some(callback.idempotency_key())),
+    ];
+    event_line(
+        listening.output,
+        &fields,
+        Some(status.as_u16()),
+        detail.as_deref(),
+    );
     status.into_response()
-}
-
-/// One output line.
-struct Line<'a> {
-    outcome: &'a str,
-    trigger: Option<&'a str>,
-    key: Option<&'a str>,
-    status: StatusCode,
-    detail: Option<&'a str>,
-}
-
-impl Line<'_> {
-    /// Printed whole, or not at all when stdout is gone (never a panic).
-    fn print(&self, output: Output) {
-        let text = match output {
-            Output::Json => json!({
-                "outcome": self.outcome,
-                "trigger": self.trigger,
-                "key": self.key,
-                "status": self.status.as_u16(),
-                "detail": self.detail,
-            })
-            .to_string(),
-            Output::Text => {
-                let mut text = format!(
-                    "{} {} {} {}",
-                    self.outcome,
-                    self.trigger.unwrap_or("-"),
-                    self.key.unwrap_or("-"),
-                    self.status.as_u16()
-                );
-                if let Some(detail) = self.detail {
-                    text.push_str(&format!(" ({})", detail.trim_end()));
-                }
-                text
-            }
-        };
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
-    }
 }
 
 /// Runs `command` for a new event (see `crate::command::run`), for at most

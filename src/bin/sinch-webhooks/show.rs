@@ -204,6 +204,45 @@ impl AppReport {
     }
 }
 
+/// One line per event (`listen`, `listen --inbox`, `work`): `fields` as
+/// name and value (`-` in text, `null` in JSON when absent), the status
+/// answered when there is one, and why in parentheses. Printed whole, or
+/// not at all when stdout is gone (never a panic).
+pub fn event_line(
+    output: Output,
+    fields: &[(&str, Option<&str>)],
+    status: Option<u16>,
+    detail: Option<&str>,
+) {
+    let text = match output {
+        Output::Json => {
+            let mut object = serde_json::Map::new();
+            for (name, value) in fields {
+                object.insert((*name).to_owned(), json!(value));
+            }
+            if let Some(status) = status {
+                object.insert("status".to_owned(), json!(status));
+            }
+            object.insert("detail".to_owned(), json!(detail));
+            Value::Object(object).to_string()
+        }
+        Output::Text => {
+            let mut text: Vec<String> = fields
+                .iter()
+                .map(|(_, v)| v.unwrap_or("-").to_owned())
+                .collect();
+            text.extend(status.map(|s| s.to_string()));
+            let mut text = text.join(" ");
+            if let Some(detail) = detail {
+                text.push_str(&format!(" ({})", detail.trim_end()));
+            }
+            text
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+}
+
 /// The exit code an error means: 2 for input that was refused before
 /// anything was sent, 1 otherwise.
 fn exit_code(error: &Error) -> u8 {

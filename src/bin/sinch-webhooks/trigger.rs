@@ -181,8 +181,10 @@ pub async fn run(flags: &Trigger, output: Output) -> ExitCode {
             let Some(url) = url.as_ref().filter(|_| !flags.print) else {
                 say!(
                     "POST {}",
-                    url.as_ref()
-                        .map_or("(no --forward-to)".to_owned(), ToString::to_string)
+                    // `TargetUrl`'s `Display` shows a URL password as `***`.
+                    url.as_ref().map_or("(no --forward-to)".to_owned(), |u| {
+                        sinch_conversation::TargetUrl::from(u.as_str()).to_string()
+                    })
                 );
                 for (name, value) in signed.pairs() {
                     say!("{name}: {value}");
