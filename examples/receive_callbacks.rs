@@ -120,52 +120,51 @@ fn shown<T: std::fmt::Display>(value: &Option<T>) -> String {
     value.as_ref().map_or_else(|| "-".to_owned(), T::to_string)
 }
 
+/// The command line (clap, with the help above).
+#[derive(clap::Parser)]
+#[command(
+    name = "receive_callbacks",
+    override_usage = "receive_callbacks --secret S [OPTIONS]",
+    override_help = HELP.trim_end(),
+    disable_version_flag = true
+)]
+struct Args {
+    #[arg(long = "secret", required = true, value_parser = not_blank)]
+    secrets: Vec<String>,
+    #[arg(long, default_value = "127.0.0.1:8788")]
+    addr: SocketAddr,
+    #[arg(long, default_value_t = Verifier::DEFAULT_TOLERANCE.as_secs())]
+    tolerance_secs: u64,
+    #[arg(long)]
+    redis: Option<String>,
+}
+
+/// A blank secret would make every callback fail verification (an HMAC
+/// keyed with it proves nothing): refuse to start.
+fn not_blank(secret: &str) -> Result<String, String> {
+    if secret.trim().is_empty() {
+        return Err(
+            "must not be empty or blank: the webhook's secret signs its callbacks".to_owned(),
+        );
+    }
+    Ok(secret.to_owned())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let mut addr = SocketAddr::from(([127, 0, 0, 1], 8788));
-    let mut secrets = Vec::new();
-    let mut tolerance = Verifier::DEFAULT_TOLERANCE.as_secs();
-    let mut redis = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        if flag == "-h" || flag == "--help" {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
+    let Args {
+        secrets,
+        addr,
+        tolerance_secs: tolerance,
+        redis,
+    } = match <Args as clap::Parser>::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            // Help to stdout with 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
-        let Some(value) = args.next() else {
-            eprintln!("error: {flag} needs a value\n\n{HELP}");
-            return ExitCode::from(2);
-        };
-        let parsed = match flag.as_str() {
-            "--addr" => value.parse().map(|a| addr = a).map_err(|e| e.to_string()),
-            // A blank secret would make every callback fail verification
-            // (an HMAC keyed with it proves nothing): refuse to start.
-            "--secret" if value.trim().is_empty() => Err(
-                "must not be empty or blank: the webhook's secret signs its callbacks".to_owned(),
-            ),
-            "--secret" => {
-                secrets.push(value);
-                Ok(())
-            }
-            "--redis" => {
-                redis = Some(value);
-                Ok(())
-            }
-            "--tolerance-secs" => value
-                .parse()
-                .map(|t| tolerance = t)
-                .map_err(|e| format!("{e}")),
-            other => Err(format!("unknown option {other}")),
-        };
-        if let Err(e) = parsed {
-            eprintln!("error: {flag}: {e}\n\n{HELP}");
-            return ExitCode::from(2);
-        }
-    }
-    if secrets.is_empty() {
-        eprintln!("error: --secret is required\n\n{HELP}");
-        return ExitCode::from(2);
-    }
+    };
     let verifier = match tolerance {
         0 => Verifier::with_secrets(secrets).without_timestamp_check(),
         secs => Verifier::with_secrets(secrets).tolerance(Duration::from_secs(secs)),

@@ -219,6 +219,8 @@ impl TokenSource {
         // Boxed: the fetch (an HTTP request) is the rare path, and inline it
         // would make every caller's future kilobytes larger.
         let fetched = Box::pin(self.fetch()).await;
+        #[cfg(feature = "metrics")]
+        crate::metrics::token_fetch(fetched.is_ok());
         let outcome = match fetched {
             Ok(fresh) => {
                 let answer = (fresh.header.clone(), fresh.generation);

@@ -13,13 +13,16 @@ pub mod guide;
 #[cfg(all(feature = "redis", feature = "axum"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "redis", feature = "axum"))))]
 pub mod inbox;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
 mod operations;
 mod rate;
-#[cfg(feature = "axum")]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+#[cfg(any(feature = "axum", feature = "actix"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "axum", feature = "actix"))))]
 pub mod receive;
 mod request;
 mod retry;

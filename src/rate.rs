@@ -15,9 +15,13 @@ pub(crate) fn limiter(per_second: NonZeroU32) -> DefaultDirectRateLimiter {
     DefaultDirectRateLimiter::direct(Quota::per_second(per_second).allow_burst(burst))
 }
 
-/// Waits until the limiter lets one more request through.
-pub(crate) async fn acquire(limiter: &DefaultDirectRateLimiter) {
+/// Waits until the limiter lets one more request through; whether it had
+/// to wait.
+pub(crate) async fn acquire(limiter: &DefaultDirectRateLimiter) -> bool {
+    let mut waited = false;
     while let Err(not_until) = limiter.check() {
+        waited = true;
         tokio::time::sleep(not_until.wait_time_from(limiter.clock().now())).await;
     }
+    waited
 }

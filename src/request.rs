@@ -131,7 +131,11 @@ impl Client {
         let result = loop {
             if let Some(limiter) = &inner.rate_limit {
                 // Boxed: only limited clients pay for the wait's state.
-                Box::pin(crate::rate::acquire(limiter)).await;
+                let _waited = Box::pin(crate::rate::acquire(limiter)).await;
+                #[cfg(feature = "metrics")]
+                if _waited {
+                    crate::metrics::rate_limit_wait("local");
+                }
             }
             #[cfg(feature = "redis")]
             if let Some(shared) = &inner.shared_rate_limit
@@ -148,16 +152,30 @@ impl Client {
                 inner.http.clone(),
                 RequestContext::new(authorization, &span, inner.max_answer_bytes),
             );
+            #[cfg(feature = "metrics")]
+            let attempt_started = Instant::now();
             // The body is borrowed, so a retry resends it without a copy.
             let error = match operation.send(&api, &inner.project_id).await {
                 Ok(answer) => {
                     span.record("status", answer.status().as_u16());
+                    #[cfg(feature = "metrics")]
+                    crate::metrics::attempt(
+                        O::INFO.name,
+                        Some(answer.status().as_u16()),
+                        attempt_started,
+                    );
                     break Ok(answer.into_inner().into());
                 }
                 // Boxed: failures are the rare path. A 2xx the spec does not
                 // list may still be a success.
                 Err(error) => {
-                    match Box::pin(transport::convert::<O::Answer>(error, &api.inner)).await {
+                    #[cfg(feature = "metrics")]
+                    let status = error.status().map(|s| s.as_u16());
+                    let converted =
+                        Box::pin(transport::convert::<O::Answer>(error, &api.inner)).await;
+                    #[cfg(feature = "metrics")]
+                    crate::metrics::attempt(O::INFO.name, status, attempt_started);
+                    match converted {
                         Ok(answer) => break Ok(answer.into()),
                         Err(error) => scrub(error, &operation, &inner.auth),
                     }
@@ -170,6 +188,8 @@ impl Client {
             match self.after_failure(&error, O::INFO.resend, &span, token, retries, refreshed) {
                 Next::Refresh => refreshed = true,
                 Next::Retry(wait) => {
+                    #[cfg(feature = "metrics")]
+                    crate::metrics::retry(O::INFO.name);
                     maybe_applied |= may_have_been_applied(&error);
                     retries += 1;
                     tokio::time::sleep(wait).await;

@@ -462,6 +462,8 @@ impl RedisRateLimit {
             Ok(0) => Ok(()),
             Ok(micros) => {
                 self.waited.fetch_add(1, Ordering::Relaxed);
+                #[cfg(feature = "metrics")]
+                crate::metrics::rate_limit_wait("shared");
                 tracing::debug!(wait_us = micros, "shared rate limit: waiting for a slot");
                 tokio::time::sleep(Duration::from_micros(micros)).await;
                 Ok(())

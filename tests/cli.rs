@@ -162,6 +162,8 @@ async fn every_subcommand_has_help_with_an_example() {
         &["inbox", "stats"],
         &["inbox", "dead-letters"],
         &["inbox", "replay"],
+        &["trigger"],
+        &["stand-in"],
     ] {
         let mut args = sub.to_vec();
         args.push("--help");
@@ -1097,4 +1099,135 @@ async fn trigger_sends_distinct_events_and_duplicates_and_exits_1_on_a_refusal()
     .await;
     assert_eq!(out.code, Some(1));
     assert!(out.stdout.trim_end().ends_with(" 401"), "{}", out.stdout);
+}
+
+/// `sinch-webhooks stand-in` and `sinch-mock` are one parser and one
+/// server: the same flags, the same first line and request log, the same
+/// clean stop on Ctrl-C; the subcommand starts empty.
+#[tokio::test]
+async fn the_stand_in_subcommand_serves_as_sinch_mock_does() {
+    use tokio::io::{AsyncBufReadExt as _, BufReader};
+    let flags = [
+        "--addr",
+        "127.0.0.1:0",
+        "--project-id",
+        "p1",
+        "--key-id",
+        "k1",
+        "--key-secret",
+        "s1",
+        "--token-lifetime-secs",
+        "60",
+        "--rate-limit",
+        "800",
+        "--omit-secrets",
+        "--also-project",
+        "p2",
+        "--delivery-retries",
+        "0",
+        "--delivery-backoff-ms",
+        "10",
+        "--delivery-timeout-ms",
+        "500",
+        "--duplicate-deliveries",
+        "--shuffle-deliveries",
+        "7",
+        "--callback-rate",
+        "0",
+    ];
+    for (program, prefix) in [
+        (
+            env!("CARGO_BIN_EXE_sinch-webhooks"),
+            "sinch-webhooks stand-in:",
+        ),
+        (env!("CARGO_BIN_EXE_sinch-mock"), "sinch-mock:"),
+    ] {
+        let mut child = Command::new(program);
+        if prefix.starts_with("sinch-webhooks") {
+            child.arg("stand-in");
+        }
+        let mut child = child
+            .args(flags)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base_url = lines.next_line().await.unwrap().unwrap();
+        assert!(base_url.starts_with("http://127.0.0.1:"), "{base_url}");
+
+        let mut list = command(&["list", "--app-id", "app"]);
+        list.env("SINCH_PROJECT_ID", "p2")
+            .env("SINCH_KEY_ID", "k1")
+            .env("SINCH_KEY_SECRET", "s1")
+            .env("SINCH_CONVERSATION_BASE_URL", &base_url)
+            .env("SINCH_AUTH_BASE_URL", &base_url);
+        let listed = run(list).await;
+        assert_eq!(listed.code, Some(0), "{program}: {}", listed.stderr);
+        assert!(
+            listed.stdout.contains("no webhooks"),
+            "empty: {}",
+            listed.stdout
+        );
+        let token = lines.next_line().await.unwrap().unwrap();
+        assert!(
+            token.starts_with("POST /oauth2/token -> 200 (basic auth"),
+            "{token}"
+        );
+        let listing = lines.next_line().await.unwrap().unwrap();
+        assert!(
+            listing.starts_with("GET /v1/projects/p2/apps/app/webhooks -> 200 (bearer auth"),
+            "{listing}"
+        );
+
+        let pid = child.id().unwrap().to_string();
+        let kill = Command::new("kill").args(["-INT", &pid]).status().await;
+        assert!(kill.unwrap().success());
+        let output = child.wait_with_output().await.unwrap();
+        assert!(output.status.success(), "{program}: {:?}", output.status);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "{prefix} serving project \"p1\" for key id \"k1\""
+            )) && stderr.contains(&format!("{prefix} stopping (0 log lines dropped")),
+            "{stderr}"
+        );
+    }
+}
+
+/// A bad flag is refused by the same parser in both, naming the flag, with
+/// exit 2; `sinch-mock --help` reads as it always has.
+#[tokio::test]
+async fn the_stand_in_parser_refuses_bad_flags_in_both_commands() {
+    for args in [
+        &["--nope"][..],
+        &["--rate-limit", "fast"],
+        &["--addr"],
+        &["--callback-rate", "-3"],
+    ] {
+        let mut subcommand = vec!["stand-in"];
+        subcommand.extend_from_slice(args);
+        let ours = run(command(&subcommand)).await;
+        let mut mock = Command::new(env!("CARGO_BIN_EXE_sinch-mock"));
+        mock.args(args);
+        let mock = run(mock).await;
+        for (who, out) in [("stand-in", &ours), ("sinch-mock", &mock)] {
+            assert_eq!(out.code, Some(2), "{who} {args:?}: {}", out.stderr);
+            assert!(
+                out.stderr.contains(args[0]),
+                "{who} {args:?}: {}",
+                out.stderr
+            );
+        }
+        assert!(mock.stderr.starts_with("sinch-mock: "), "{}", mock.stderr);
+    }
+    let mut help = Command::new(env!("CARGO_BIN_EXE_sinch-mock"));
+    help.arg("--help");
+    let help = run(help).await;
+    assert_eq!(help.code, Some(0));
+    let before = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sinch-mock-help.txt"),
+    )
+    .unwrap();
+    assert_eq!(help.stdout, before);
 }

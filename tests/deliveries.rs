@@ -528,3 +528,40 @@ async fn every_trigger_is_delivered_as_the_real_envelope() {
     }
     assert_eq!(checked.len(), triggers.len());
 }
+
+#[test]
+fn the_receive_callbacks_example_keeps_its_flags_and_help_on_clap() {
+    let help = receive_callbacks(&["--help"]).wait_with_output().unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.starts_with("receive_callbacks: verify and print Sinch Conversation API callbacks"),
+        "{help}"
+    );
+    for flag in [
+        "--secret S",
+        "--addr ADDR",
+        "--tolerance-secs N",
+        "--redis URL",
+    ] {
+        assert!(help.contains(flag), "{flag}: {help}");
+    }
+    for args in [
+        &["--nope"][..],
+        &[],
+        &["--secret", "s", "--tolerance-secs", "soon"],
+    ] {
+        let out = receive_callbacks(args).wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let named = args.first().copied().unwrap_or("--secret");
+        assert!(
+            stderr.contains(if args.len() == 4 {
+                "--tolerance-secs"
+            } else {
+                named
+            }),
+            "{stderr}"
+        );
+    }
+}

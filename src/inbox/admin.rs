@@ -88,6 +88,29 @@ fn error(what: &str) -> impl Fn(redis::RedisError) -> RedisError + '_ {
 }
 
 impl Inbox {
+    /// Reads the [stats](Self::stats) into the inbox's gauges (depth,
+    /// pending, dead letters, oldest unhandled age; see
+    /// [`metrics`](crate::metrics)). Each [`Worker`](super::Worker) does
+    /// this every few seconds; call it to refresh them yourself (e.g. when
+    /// `/metrics` is scraped).
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub async fn record_metrics(&self) -> Result<(), RedisError> {
+        use crate::metrics::{
+            INBOX_DEAD_LETTERS, INBOX_DEPTH, INBOX_OLDEST_UNHANDLED_AGE_SECONDS, INBOX_PENDING,
+        };
+        let stats = self.stats().await?;
+        let inbox = self.name.clone();
+        let pending: u64 = stats.pending.iter().map(|p| p.pending).sum();
+        ::metrics::gauge!(INBOX_DEPTH, "inbox" => inbox.clone()).set(stats.length as f64);
+        ::metrics::gauge!(INBOX_PENDING, "inbox" => inbox.clone()).set(pending as f64);
+        ::metrics::gauge!(INBOX_DEAD_LETTERS, "inbox" => inbox.clone())
+            .set(stats.dead_letters as f64);
+        ::metrics::gauge!(INBOX_OLDEST_UNHANDLED_AGE_SECONDS, "inbox" => inbox)
+            .set(stats.oldest_unhandled_ms.unwrap_or(0) as f64 / 1000.0);
+        Ok(())
+    }
+
     /// Length, pending per worker with idle time, retries waiting, dead
     /// letters, and the oldest unhandled entry's age.
     pub async fn stats(&self) -> Result<InboxStats, RedisError> {

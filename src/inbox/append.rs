@@ -125,7 +125,31 @@ impl InboxEndpoint {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Appended, CallbackRejection> {
-        self.append(headers, Bytes::copy_from_slice(body)).await
+        let appended = self.append(headers, Bytes::copy_from_slice(body)).await;
+        self.observe(&appended);
+        appended
+    }
+
+    /// Counts what happened in the [metrics](crate::metrics) (feature
+    /// `metrics`; nothing otherwise): the callback's outcome, and what was
+    /// stored.
+    #[inline]
+    fn observe(&self, _appended: &Result<Appended, CallbackRejection>) {
+        #[cfg(feature = "metrics")]
+        {
+            use crate::metrics::{CALLBACKS_TOTAL, INBOX_APPENDED_TOTAL};
+            match _appended {
+                Ok(Appended::New { .. }) => {
+                    ::metrics::counter!(CALLBACKS_TOTAL, "outcome" => "accepted").increment(1);
+                    ::metrics::counter!(INBOX_APPENDED_TOTAL, "inbox" => self.inbox.name.clone())
+                        .increment(1);
+                }
+                Ok(Appended::Duplicate { .. }) => {
+                    ::metrics::counter!(CALLBACKS_TOTAL, "outcome" => "duplicate").increment(1);
+                }
+                Err(rejection) => crate::receive::observe(&Err(rejection.clone())),
+            }
+        }
     }
 
     async fn append(
@@ -200,7 +224,11 @@ impl InboxEndpoint {
     /// What [`handle`](Self::handle) does, with what happened.
     pub async fn handle_request(&self, request: Request) -> Result<Appended, CallbackRejection> {
         let (parts, body) = request.into_parts();
-        let body = read_body(&self.receiver, &parts.headers, body).await?;
-        self.append(&parts.headers, body).await
+        let appended = match read_body(&self.receiver, &parts.headers, body).await {
+            Ok(body) => self.append(&parts.headers, body).await,
+            Err(rejection) => Err(rejection),
+        };
+        self.observe(&appended);
+        appended
     }
 }

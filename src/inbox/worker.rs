@@ -287,6 +287,8 @@ impl Worker {
     {
         let handler = Arc::new(handler);
         let permits = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
+        #[cfg(feature = "metrics")]
+        let _gauges = GaugeRefresh(tokio::spawn(refresh_gauges(self.inbox.clone())));
         tokio::pin!(shutdown);
         let mut group_ready = false;
         loop {
@@ -461,6 +463,8 @@ impl Worker {
             return;
         }
         let attempts = event.attempts + 1;
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
         let run = tokio::spawn(handler(event));
         let abort = run.abort_handle();
         let outcome = match tokio::time::timeout(self.visibility, run).await {
@@ -481,6 +485,12 @@ impl Worker {
                 )
             }
         };
+        #[cfg(feature = "metrics")]
+        ::metrics::histogram!(
+            crate::metrics::INBOX_HANDLER_DURATION_SECONDS,
+            "inbox" => self.inbox.name().to_owned()
+        )
+        .record(started.elapsed().as_secs_f64());
         self.settle(&entry, outcome).await;
     }
 
@@ -496,6 +506,17 @@ impl Worker {
     /// Redis cannot be reached, the entry stays pending and is reclaimed
     /// after the visibility timeout: handled again, never lost.
     async fn settle(&self, entry: &StreamId, outcome: Outcome) {
+        #[cfg(feature = "metrics")]
+        ::metrics::counter!(
+            crate::metrics::INBOX_HANDLED_TOTAL,
+            "inbox" => self.inbox.name().to_owned(),
+            "outcome" => match &outcome {
+                Outcome::Done => "done",
+                Outcome::Retry(..) => "retry",
+                Outcome::Dead(..) => "dead",
+            }
+        )
+        .increment(1);
         let mut connection = self.inbox.connection();
         let stream = self.inbox.stream_key();
         let result: Result<i64, redis::RedisError> = match &outcome {
@@ -545,6 +566,32 @@ impl Worker {
 }
 
 /// What became of one attempt.
+/// How often a worker refreshes its inbox's gauges.
+#[cfg(feature = "metrics")]
+const GAUGE_REFRESH: Duration = Duration::from_secs(5);
+
+/// Refreshes `inbox`'s gauges until aborted.
+#[cfg(feature = "metrics")]
+async fn refresh_gauges(inbox: super::Inbox) {
+    loop {
+        if let Err(error) = inbox.record_metrics().await {
+            tracing::debug!(%error, "inbox gauges not refreshed");
+        }
+        tokio::time::sleep(GAUGE_REFRESH).await;
+    }
+}
+
+/// Stops the gauge refresh when the worker's run ends.
+#[cfg(feature = "metrics")]
+struct GaugeRefresh(tokio::task::JoinHandle<()>);
+
+#[cfg(feature = "metrics")]
+impl Drop for GaugeRefresh {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 enum Outcome {
     Done,
     Retry(String, u32),

@@ -62,6 +62,17 @@ pub enum DeliveryOutcome {
 }
 
 impl DeliveryOutcome {
+    /// The `outcome` it counts under in the [metrics](crate::metrics).
+    #[cfg(feature = "metrics")]
+    fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Status(status) => crate::metrics::status_class(*status),
+            Self::Failed(_) => "failed",
+            Self::TokenFailed(_) => "token_failed",
+            Self::Skipped(_) => "skipped",
+        }
+    }
+
     /// Whether Sinch would try again: a 5xx or 429, no answer, or a token
     /// endpoint that answered so. Not a 508 (Loop Detected, what a
     /// stand-in's events route answers another stand-in's delivery): trying
@@ -180,6 +191,12 @@ async fn with_retries(shared: &Shared, app_id: &str, callback: Callback) -> Vec<
     let mut attempt = 1;
     loop {
         let (delivery, token_retryable) = attempt_once(shared, &callback, attempt).await;
+        #[cfg(feature = "metrics")]
+        ::metrics::counter!(
+            crate::metrics::STAND_IN_DELIVERIES_TOTAL,
+            "outcome" => delivery.outcome.metric_label()
+        )
+        .increment(1);
         let retry = delivery.outcome.is_retried(token_retryable);
         shared.lock().record_delivery(delivery.clone());
         attempts.push(delivery);

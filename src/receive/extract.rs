@@ -1,7 +1,6 @@
 //! The axum extractor: read the body (capped, with a deadline), then do
 //! what [`Receiver::receive`] does.
 use axum::extract::{FromRef, FromRequest, Request};
-use axum::http::header;
 use http_body_util::BodyExt as _;
 
 use super::{CallbackRejection, ClaimSlot, Receiver, SinchCallback};
@@ -14,20 +13,26 @@ where
     type Rejection = CallbackRejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let receiver = Receiver::from_ref(state);
-        let (parts, body) = request.into_parts();
-        let body = read_body(&receiver, &parts.headers, body).await?;
-        let slot = match parts.extensions.get::<ClaimSlot>() {
-            Some(slot) => slot.clone(),
-            None => {
-                if receiver.dedup.is_some() {
-                    super::warn_no_layer();
-                }
-                ClaimSlot::default()
-            }
-        };
-        receiver.receive_bytes(&parts.headers, body, slot).await
+        let result = extract(request, Receiver::from_ref(state)).await;
+        super::observe(&result);
+        result
     }
+}
+
+/// Reads the body, then receives it through the route's claim slot.
+async fn extract(request: Request, receiver: Receiver) -> Result<SinchCallback, CallbackRejection> {
+    let (parts, body) = request.into_parts();
+    let body = read_body(&receiver, &parts.headers, body).await?;
+    let slot = match parts.extensions.get::<ClaimSlot>() {
+        Some(slot) => slot.clone(),
+        None => {
+            if receiver.dedup.is_some() {
+                super::warn_no_layer();
+            }
+            ClaimSlot::default()
+        }
+    };
+    receiver.receive_bytes(&parts.headers, body, slot).await
 }
 
 /// The body, up to the receiver's cap (413 beyond it, declared or not) and
@@ -38,11 +43,7 @@ pub(crate) async fn read_body(
     body: axum::body::Body,
 ) -> Result<axum::body::Bytes, CallbackRejection> {
     let limit = receiver.max_body_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    if super::declared_too_large(headers, limit) {
         return Err(CallbackRejection::TooLarge { limit });
     }
     let read = http_body_util::Limited::new(body, limit).collect();

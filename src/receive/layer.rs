@@ -3,10 +3,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::http::{Request, Response, StatusCode};
+use axum::http::{Request, Response};
 
 use super::ClaimSlot;
-use crate::dedup::Settle;
 
 /// Takes each [`SinchCallback`](super::SinchCallback)'s outcome from the
 /// handler's answer: a 2xx completes the event's claim, any other status
@@ -73,31 +72,14 @@ where
         request.extensions_mut().insert(slot.clone());
         let answer = self.inner.call(request);
         Box::pin(async move {
+            #[cfg(feature = "metrics")]
+            let started = std::time::Instant::now();
             let response = answer.await?;
-            settle(&slot, response.status()).await;
+            let success = response.status().is_success();
+            slot.settle(success).await;
+            #[cfg(feature = "metrics")]
+            super::observe_handler(&slot, success, started);
             Ok(response)
         })
-    }
-}
-
-/// Completes (2xx) or releases (anything else) the claim left in `slot`.
-/// Failures are logged: the answer is the handler's either way, and an
-/// unsettled claim expires at the end of its lease.
-async fn settle(slot: &ClaimSlot, status: StatusCode) {
-    let Some(claim) = slot.take() else { return };
-    let key = claim.key().to_owned();
-    let (step, result) = if status.is_success() {
-        ("complete", claim.complete().await)
-    } else {
-        ("release", claim.release().await)
-    };
-    match result {
-        Ok(Settle::Settled) => {}
-        Ok(_) => tracing::warn!(
-            %key,
-            step,
-            "the claim's lease had expired and another receiver took the event: left to it"
-        ),
-        Err(error) => tracing::warn!(%key, step, %error, "claim not settled: left to expire"),
     }
 }

@@ -1,7 +1,10 @@
-//! Receiving callbacks with axum: the [`SinchCallback`] extractor reads the
-//! raw body (up to a cap), verifies it with the [`Receiver`] in the router's
-//! state, parses it into a typed event and claims it in the deduplication
-//! store; the [`CallbackLayer`] settles the claim from the handler's answer.
+//! Receiving callbacks with axum (feature `axum`) or actix-web (feature
+//! `actix`, see `receive::actix`): the [`SinchCallback`] extractor reads
+//! the raw body (up to a cap), verifies it with the [`Receiver`] in the
+//! router's state, parses it into a typed event and claims it in the
+//! deduplication store; the `CallbackLayer` (axum) or `CallbackMiddleware`
+//! (actix-web) settles the claim from the handler's answer. Both frameworks
+//! share this core, so they answer every case alike.
 //!
 //! ```
 //! use std::time::Duration;
@@ -58,9 +61,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode, header};
 
 use crate::callbacks::{NONCE_HEADER, Verifier, VerifyError};
 use crate::dedup::{
@@ -69,12 +71,21 @@ use crate::dedup::{
 use crate::events::{CallbackEvent, ParseError};
 use crate::secret::Secret;
 
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
+#[cfg(feature = "axum")]
+mod axum_response;
+#[cfg(feature = "axum")]
 mod extract;
+#[cfg(feature = "axum")]
 mod layer;
 
-#[cfg(feature = "redis")]
+#[cfg(feature = "axum")]
+pub use axum_response::signed_request;
+#[cfg(all(feature = "redis", feature = "axum"))]
 pub(crate) use extract::read_body;
-
+#[cfg(feature = "axum")]
 pub use layer::{CallbackLayer, CallbackService};
 
 type BearerCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -231,8 +242,11 @@ impl Receiver {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<SinchCallback, CallbackRejection> {
-        self.receive_bytes(headers, Bytes::copy_from_slice(body), ClaimSlot::default())
-            .await
+        let result = self
+            .receive_bytes(headers, Bytes::copy_from_slice(body), ClaimSlot::default())
+            .await;
+        observe(&result);
+        result
     }
 
     /// Everything but the claim: the cap, the signature and window, the
@@ -248,9 +262,15 @@ impl Receiver {
                 limit: self.max_body_bytes,
             });
         }
-        self.verifier
-            .verify(headers, &body)
-            .map_err(CallbackRejection::Unauthorized)?;
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
+        let verified = self.verifier.verify(headers, &body);
+        // Literal names and labels (the constants' values) on the receiving
+        // path: the macro then makes the key a static, not hashed per call.
+        #[cfg(feature = "metrics")]
+        ::metrics::histogram!("sinch_conversation_callback_verify_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
+        verified.map_err(CallbackRejection::Unauthorized)?;
         if let Some(is_valid) = &self.bearer {
             let token = headers
                 .get(header::AUTHORIZATION)
@@ -292,6 +312,7 @@ impl Receiver {
     ) -> Result<SinchCallback, CallbackRejection> {
         let (mut callback, nonce_key) = self.verify_bytes(headers, body)?;
         let Some(store) = &self.dedup else {
+            slot.mark_accepted();
             return Ok(callback);
         };
         let stored = format!("event:{}", callback.key);
@@ -308,6 +329,7 @@ impl Receiver {
             ClaimOutcome::Claimed => {
                 let claim = Claim::new(store.clone(), stored, owner, self.lease);
                 slot.put(claim);
+                slot.mark_accepted();
                 callback.slot = Some(slot);
                 Ok(callback)
             }
@@ -331,19 +353,63 @@ impl Receiver {
 /// (which puts the claim in), the callback (which may take it out) and the
 /// [`CallbackLayer`] (which settles it from the answer).
 #[derive(Clone, Default)]
-struct ClaimSlot(Arc<Mutex<Option<Claim>>>);
+struct ClaimSlot(Arc<SlotInner>);
+
+#[derive(Default)]
+struct SlotInner {
+    claim: Mutex<Option<Claim>>,
+    /// Set when the extractor handed a callback over (claimed or not).
+    accepted: AtomicBool,
+}
 
 impl ClaimSlot {
     fn put(&self, claim: Claim) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(claim);
+        *self.0.claim.lock().unwrap_or_else(PoisonError::into_inner) = Some(claim);
     }
 
     fn take(&self) -> Option<Claim> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+        self.0
+            .claim
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    fn mark_accepted(&self) {
+        self.0.accepted.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a callback was handed to the handler through this slot.
+    #[cfg(feature = "metrics")]
+    fn accepted(&self) -> bool {
+        self.0.accepted.load(Ordering::Relaxed)
+    }
+
+    /// Completes (`success`) or releases the claim left here, if any.
+    /// Failures are logged: the answer is the handler's either way, and an
+    /// unsettled claim expires at the end of its lease.
+    async fn settle(&self, success: bool) {
+        let Some(claim) = self.take() else { return };
+        let key = claim.key().to_owned();
+        let (step, result) = if success {
+            ("complete", claim.complete().await)
+        } else {
+            ("release", claim.release().await)
+        };
+        match result {
+            Ok(Settle::Settled) => {}
+            Ok(_) => tracing::warn!(
+                %key,
+                step,
+                "the claim's lease had expired and another receiver took the event: left to it"
+            ),
+            Err(error) => tracing::warn!(%key, step, %error, "claim not settled: left to expire"),
+        }
     }
 
     fn expires_in(&self) -> Option<Duration> {
         self.0
+            .claim
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
@@ -460,6 +526,9 @@ pub enum CallbackRejection {
     /// 503: the deduplication (or replay) store could not answer; Sinch
     /// will retry.
     StoreUnavailable(DedupError),
+    /// 500: the framework found no [`Receiver`] for the route (actix-web:
+    /// none in the app's data); Sinch will retry.
+    NoReceiver,
     /// 200: this event was handled before (a retry or a duplicate), so
     /// Sinch stops sending it.
     AlreadyHandled {
@@ -498,7 +567,40 @@ impl CallbackRejection {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             CallbackRejection::AlreadyHandled { .. } => StatusCode::OK,
+            CallbackRejection::NoReceiver => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// What the sender reads: the reason, never a secret.
+    fn body(&self) -> String {
+        format!("{self}\n")
+    }
+
+    /// The `outcome` (and for a rejection, the `reason`) it counts under in
+    /// the [metrics](crate::metrics).
+    #[cfg(feature = "metrics")]
+    fn metric_labels(&self) -> (&'static str, Option<&'static str>) {
+        let reason = match self {
+            CallbackRejection::AlreadyHandled { .. } => return ("duplicate", None),
+            CallbackRejection::InProgress { .. } => return ("in_progress", None),
+            CallbackRejection::TooLarge { .. } => return ("too_large", None),
+            CallbackRejection::StoreUnavailable(_) => return ("unavailable", None),
+            CallbackRejection::Unauthorized(e) => match e {
+                VerifyError::MissingHeader(_) => "missing_header",
+                VerifyError::MalformedTimestamp => "malformed_timestamp",
+                VerifyError::OutsideWindow { .. } => "outside_window",
+                VerifyError::UnsupportedAlgorithm(_) => "algorithm",
+                VerifyError::SignatureMismatch => "signature",
+                VerifyError::ReplayedNonce => "replayed_nonce",
+                VerifyError::EmptySecret => "empty_secret",
+            },
+            CallbackRejection::BadBearer => "bearer",
+            CallbackRejection::NotAnEvent(_) => "not_an_event",
+            CallbackRejection::BodyUnreadable(_) => "body_unreadable",
+            CallbackRejection::BodyTimeout { .. } => "body_timeout",
+            CallbackRejection::NoReceiver => "no_receiver",
+        };
+        ("rejected", Some(reason))
     }
 
     /// `Retry-After` in whole seconds (at least 1) for
@@ -533,6 +635,9 @@ impl fmt::Display for CallbackRejection {
                 )
             }
             CallbackRejection::StoreUnavailable(e) => e.fmt(f),
+            CallbackRejection::NoReceiver => {
+                f.write_str("callback receiver not configured; retry later")
+            }
             CallbackRejection::AlreadyHandled { key, .. } => write!(f, "already handled: {key}"),
             CallbackRejection::InProgress { key, .. } => {
                 write!(f, "being handled elsewhere, retry later: {key}")
@@ -542,26 +647,6 @@ impl fmt::Display for CallbackRejection {
 }
 
 impl std::error::Error for CallbackRejection {}
-
-impl IntoResponse for CallbackRejection {
-    fn into_response(self) -> Response {
-        let retry_after = self.retry_after_secs();
-        let bearer = self == CallbackRejection::BadBearer;
-        let mut response = (self.status(), format!("{self}\n")).into_response();
-        if bearer {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
-        }
-        if let Some(secs) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
-        }
-        response
-    }
-}
 
 /// Set once the extractor has warned that a route has no [`CallbackLayer`].
 static WARNED_NO_LAYER: AtomicBool = AtomicBool::new(false);
@@ -576,44 +661,62 @@ fn warn_no_layer() {
     }
 }
 
-/// For your handler's tests: a `POST` request to `uri` carrying `body`
-/// signed with `secret` as Sinch signs it (fresh nonce, now), ready for
-/// `tower::ServiceExt::oneshot` on your router.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// use axum::{http::StatusCode, routing::post, Router};
-/// use sinch_conversation::receive::{signed_request, Receiver, SinchCallback};
-/// use tower::ServiceExt as _;
-///
-/// async fn on_callback(_: SinchCallback) -> StatusCode { StatusCode::OK }
-/// let app = Router::new().route("/sinch", post(on_callback)).with_state(Receiver::new(["s"]));
-///
-/// let body = r#"{"app_id":"a","project_id":"p","message":{"id":"M1"}}"#;
-/// let answer = app.clone().oneshot(signed_request("/sinch", "s", body)).await.unwrap();
-/// assert_eq!(answer.status(), StatusCode::OK);
-/// let forged = app.oneshot(signed_request("/sinch", "not the secret", body)).await.unwrap();
-/// assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
-/// # }
-/// ```
-pub fn signed_request(
-    uri: &str,
-    secret: impl Into<Secret>,
-    body: impl Into<Vec<u8>>,
-) -> axum::http::Request<axum::body::Body> {
-    let body = body.into();
-    let signed = crate::callbacks::Signer::new(secret).sign(&body);
-    let mut request = axum::http::Request::new(axum::body::Body::from(body));
-    *request.method_mut() = axum::http::Method::POST;
-    if let Ok(uri) = uri.parse() {
-        *request.uri_mut() = uri;
+/// Whether the declared `Content-Length` exceeds `limit`: refused before a
+/// byte of the body is read.
+pub(crate) fn declared_too_large(headers: &HeaderMap, limit: usize) -> bool {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64)
+}
+
+/// Counts a callback's outcome in the [metrics](crate::metrics) (feature
+/// `metrics`; nothing otherwise).
+#[inline]
+pub(crate) fn observe(_result: &Result<SinchCallback, CallbackRejection>) {
+    #[cfg(feature = "metrics")]
+    match _result {
+        Ok(_) => {
+            ::metrics::counter!("sinch_conversation_callbacks_total", "outcome" => "accepted")
+                .increment(1);
+        }
+        Err(rejection) => observe_rejection(rejection),
     }
-    let headers = request.headers_mut();
-    headers.extend(signed.to_header_map());
-    headers.insert(
-        header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/json"),
-    );
-    request
+}
+
+/// The rare path: labels chosen at run time.
+#[cfg(feature = "metrics")]
+#[cold]
+fn observe_rejection(rejection: &CallbackRejection) {
+    let (outcome, reason) = rejection.metric_labels();
+    ::metrics::counter!(crate::metrics::CALLBACKS_TOTAL, "outcome" => outcome).increment(1);
+    if let Some(reason) = reason {
+        ::metrics::counter!(crate::metrics::CALLBACKS_REJECTED_TOTAL, "reason" => reason)
+            .increment(1);
+    }
+}
+
+/// Counts a handler's run (claim to settlement) when `slot` saw a callback
+/// handed over.
+#[cfg(feature = "metrics")]
+fn observe_handler(slot: &ClaimSlot, success: bool, started: std::time::Instant) {
+    if !slot.accepted() {
+        return;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // Literal labels: a static key (see `verify_bytes`).
+    if success {
+        ::metrics::histogram!(
+            "sinch_conversation_callback_handler_duration_seconds",
+            "outcome" => "completed"
+        )
+        .record(elapsed);
+    } else {
+        ::metrics::histogram!(
+            "sinch_conversation_callback_handler_duration_seconds",
+            "outcome" => "released"
+        )
+        .record(elapsed);
+    }
 }

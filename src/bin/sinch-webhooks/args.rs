@@ -178,6 +178,11 @@ the receiver answered. Exit 1 when any answer is not 2xx.")]
     /// Watch a durable inbox and replay its dead letters.
     #[command(subcommand)]
     Inbox(InboxCommand),
+    /// Run a local stand-in for the Sinch Conversation API (webhooks) and
+    /// its OAuth2 server, which also delivers signed events as Sinch does.
+    /// Starts empty; the same as the `sinch-mock` binary.
+    #[command(after_help = crate::stand_in::after_help())]
+    StandIn(crate::stand_in::StandIn),
 }
 
 /// The trigger flags.
@@ -258,6 +263,10 @@ pub struct Work {
     /// After SIGTERM or Ctrl-C, how long to wait for running commands.
     #[arg(long, default_value_t = 30)]
     pub shutdown_secs: u64,
+    /// Serve this process's metrics at http://ADDR/metrics (Prometheus'
+    /// text format), the inbox's gauges among them.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// The inbox subcommands.
@@ -348,6 +357,10 @@ pub struct Listen {
     /// After SIGTERM or Ctrl-C, how long to wait for running handlers.
     #[arg(long, default_value_t = 30)]
     pub shutdown_secs: u64,
+    /// Serve this process's metrics at http://ADDR/metrics (Prometheus'
+    /// text format).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// The create flags (also ensure's).

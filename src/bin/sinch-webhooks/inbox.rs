@@ -15,7 +15,7 @@ use crate::args::{InboxCommand, Output, Work};
 use crate::show::{FAILED, INVALID, event_line};
 
 /// Connects to the inbox, or says why not (2: a bad URL, 1: unreachable).
-async fn connect(url: &str, name: &str) -> Result<Inbox, ExitCode> {
+pub async fn connect(url: &str, name: &str) -> Result<Inbox, ExitCode> {
     if !crate::is_redis_url(url) {
         eprintln!("error: --redis must be a redis://, rediss:// or unix:// URL");
         return Err(ExitCode::from(INVALID));
@@ -97,7 +97,13 @@ pub async fn work(flags: &Work, output: Output) -> ExitCode {
         eprintln!("error: --exec must not be empty");
         return ExitCode::from(INVALID);
     }
-    if let Err(code) = connect(&flags.redis, &flags.inbox).await {
+    let inbox = match connect(&flags.redis, &flags.inbox).await {
+        Ok(inbox) => inbox,
+        Err(code) => return code,
+    };
+    if let Some(addr) = flags.metrics_addr
+        && let Err(code) = crate::metrics::serve(addr, Some(inbox)).await
+    {
         return code;
     }
     let worker = match Worker::connect(&flags.redis, flags.inbox.as_str()).await {

@@ -91,6 +91,18 @@ pub async fn run(flags: &Listen, output: Output) -> ExitCode {
     let receiver = Receiver::new(flags.secrets.iter().map(String::as_str))
         .lease(lease)
         .refuse_replays();
+    if let Some(addr) = flags.metrics_addr {
+        let inbox = match (&flags.inbox, &flags.redis) {
+            (Some(name), Some(url)) => match crate::inbox::connect(url, name).await {
+                Ok(inbox) => Some(inbox),
+                Err(code) => return code,
+            },
+            _ => None,
+        };
+        if let Err(code) = crate::metrics::serve(addr, inbox).await {
+            return code;
+        }
+    }
     if let (Some(name), Some(url)) = (&flags.inbox, &flags.redis) {
         // The inbox deduplicates in its append; the receiver verifies.
         let app = match crate::inbox::router(url, name, receiver, &flags.path, output).await {

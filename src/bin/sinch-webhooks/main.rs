@@ -31,7 +31,9 @@ mod command;
 mod file;
 mod inbox;
 mod listen;
+mod metrics;
 mod show;
+mod stand_in;
 mod trigger;
 mod verify;
 
@@ -73,6 +75,9 @@ fn main() -> ExitCode {
         },
         _ => None,
     };
+    if let Command::StandIn(flags) = &cli.command {
+        return stand_in::run(flags, "sinch-webhooks stand-in");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -331,6 +336,7 @@ async fn run(client: &Client, output: Output, command: &Command) -> Result<(), E
         | Command::Listen(_)
         | Command::Work(_)
         | Command::Inbox(_)
+        | Command::StandIn(_)
         | Command::Verify(_)
         | Command::Trigger(_) => {}
     }
