@@ -479,3 +479,79 @@ fn listen_serves_its_metrics_in_prometheus_text_format() {
     }
     assert!(!text.contains("L1") && !text.contains("\"s\""), "{text}");
 }
+
+/// `work --metrics-addr`: the worker's counts, and the inbox's gauges read
+/// from Redis at each scrape.
+#[test]
+fn work_serves_the_inbox_metrics() {
+    use sinch_conversation::inbox::{Inbox, InboxEndpoint};
+    let (url, _own) = match redis_server::url() {
+        Ok(found) => found,
+        Err(why) => {
+            assert!(std::env::var("CI").is_err(), "must run in CI: {why}");
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
+    // ring is kept for its build cost (no cmake).
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let name = format!("metrics-work-{}-{}", std::process::id(), fastrand::u32(..));
+    runtime.block_on(async {
+        let inbox = Inbox::connect(&url, name.as_str()).await.unwrap();
+        let endpoint = InboxEndpoint::new(inbox, Receiver::new(["s"]));
+        for id in ["W1", "W2"] {
+            let body = format!(r#"{{"app_id":"a","project_id":"p","message":{{"id":"{id}"}}}}"#);
+            let headers = Signer::new("s").sign(body.as_bytes()).to_header_map();
+            endpoint.receive(&headers, body.as_bytes()).await.unwrap();
+        }
+    });
+    let metrics_addr = format!("127.0.0.1:{}", listen::free_port());
+    let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_sinch-webhooks"))
+        .args([
+            "work",
+            "--redis",
+            &url,
+            "--inbox",
+            &name,
+            "--exec",
+            "cat >/dev/null",
+        ])
+        .args(["--metrics-addr", &metrics_addr])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let scrape = || {
+        runtime.block_on(async {
+            let answer = reqwest::get(format!("http://{metrics_addr}/metrics")).await;
+            match answer {
+                Ok(answer) => answer.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            }
+        })
+    };
+    let handled =
+        format!("sinch_conversation_inbox_handled_total{{inbox=\"{name}\",outcome=\"done\"}} 2");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !scrape().contains(&handled) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Counted once acknowledged: the next scrape reads the gauges after it.
+    let text = scrape();
+    let _ = worker.kill();
+    let _ = worker.wait();
+    for line in [
+        handled.as_str(),
+        &format!("sinch_conversation_inbox_depth{{inbox=\"{name}\"}} 0"),
+        &format!("sinch_conversation_inbox_dead_letters{{inbox=\"{name}\"}} 0"),
+        &format!("sinch_conversation_inbox_handler_duration_seconds_count{{inbox=\"{name}\"}} 2"),
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+}

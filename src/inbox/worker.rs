@@ -506,17 +506,6 @@ impl Worker {
     /// Redis cannot be reached, the entry stays pending and is reclaimed
     /// after the visibility timeout: handled again, never lost.
     async fn settle(&self, entry: &StreamId, outcome: Outcome) {
-        #[cfg(feature = "metrics")]
-        ::metrics::counter!(
-            crate::metrics::INBOX_HANDLED_TOTAL,
-            "inbox" => self.inbox.name().to_owned(),
-            "outcome" => match &outcome {
-                Outcome::Done => "done",
-                Outcome::Retry(..) => "retry",
-                Outcome::Dead(..) => "dead",
-            }
-        )
-        .increment(1);
         let mut connection = self.inbox.connection();
         let stream = self.inbox.stream_key();
         let result: Result<i64, redis::RedisError> = match &outcome {
@@ -559,13 +548,28 @@ impl Worker {
                 invocation.invoke_async(&mut connection).await
             }
         };
-        if let Err(error) = result {
-            tracing::warn!(%error, id = %entry.id, "inbox: entry not settled; it is reclaimed after the visibility timeout");
+        match result {
+            // Counted once Redis has it: an attempt not settled is made again.
+            #[cfg(feature = "metrics")]
+            Ok(_) => ::metrics::counter!(
+                crate::metrics::INBOX_HANDLED_TOTAL,
+                "inbox" => self.inbox.name().to_owned(),
+                "outcome" => match &outcome {
+                    Outcome::Done => "done",
+                    Outcome::Retry(..) => "retry",
+                    Outcome::Dead(..) => "dead",
+                }
+            )
+            .increment(1),
+            #[cfg(not(feature = "metrics"))]
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, id = %entry.id, "inbox: entry not settled; it is reclaimed after the visibility timeout");
+            }
         }
     }
 }
 
-/// What became of one attempt.
 /// How often a worker refreshes its inbox's gauges.
 #[cfg(feature = "metrics")]
 const GAUGE_REFRESH: Duration = Duration::from_secs(5);
@@ -592,6 +596,7 @@ impl Drop for GaugeRefresh {
     }
 }
 
+/// What became of one attempt.
 enum Outcome {
     Done,
     Retry(String, u32),
