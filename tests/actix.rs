@@ -34,6 +34,20 @@ struct Answer {
     content_type: Option<String>,
 }
 
+impl Answer {
+    /// From a response's status, a header lookup and its body.
+    fn new(status: u16, header: impl Fn(&str) -> Option<String>, body: &[u8]) -> Self {
+        Self {
+            status,
+            body: String::from_utf8_lossy(body).into_owned(),
+            retry_after: header("retry-after"),
+            www_authenticate: header("www-authenticate"),
+            // An empty body's type is each framework's own default.
+            content_type: (!body.is_empty()).then(|| header("content-type")).flatten(),
+        }
+    }
+}
+
 /// The handler's answer, by the event's message id: `fail` → 500,
 /// `slow` → waits 300 ms, anything else → 200. Counts its runs.
 #[derive(Clone, Default)]
@@ -139,33 +153,21 @@ impl<S> ActixApp for S where
 impl<S: ActixApp> Both<S> {
     /// Sends `body` with `headers` to both; both answers.
     async fn send(&self, headers: &HeaderMap, body: &str) -> (Answer, Answer) {
-        let mut request = Request::post("/sinch").body(axum::body::Body::from(body.to_owned()));
-        let request = request.as_mut().unwrap();
+        let mut request = Request::post("/sinch")
+            .body(axum::body::Body::from(body.to_owned()))
+            .unwrap();
         *request.headers_mut() = headers.clone();
-        let request = std::mem::replace(request, Request::new(axum::body::Body::empty()));
         let response = self.axum.clone().oneshot(request).await.unwrap();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .map(|v| v.to_str().unwrap().to_owned())
-        };
-        let (retry_after, www_authenticate, content_type) = (
-            header("retry-after"),
-            header("www-authenticate"),
-            header("content-type"),
-        );
         let status = response.status().as_u16();
+        let found = response.headers().clone();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap();
-        let axum_answer = Answer {
+        let axum_answer = Answer::new(
             status,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            retry_after,
-            www_authenticate,
-            content_type: if bytes.is_empty() { None } else { content_type },
-        };
+            |name| found.get(name).map(|v| v.to_str().unwrap().to_owned()),
+            &bytes,
+        );
 
         let mut request = test::TestRequest::post()
             .uri("/sinch")
@@ -174,26 +176,14 @@ impl<S: ActixApp> Both<S> {
             request = request.insert_header((name.as_str(), value.as_bytes().to_vec()));
         }
         let response = test::call_service(&self.actix, request.to_request()).await;
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .map(|v| v.to_str().unwrap().to_owned())
-        };
-        let (retry_after, www_authenticate, content_type) = (
-            header("retry-after"),
-            header("www-authenticate"),
-            header("content-type"),
-        );
         let status = response.status().as_u16();
+        let found = response.headers().clone();
         let bytes = test::read_body(response).await;
-        let actix_answer = Answer {
+        let actix_answer = Answer::new(
             status,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            retry_after,
-            www_authenticate,
-            content_type: if bytes.is_empty() { None } else { content_type },
-        };
+            |name| found.get(name).map(|v| v.to_str().unwrap().to_owned()),
+            &bytes,
+        );
         (axum_answer, actix_answer)
     }
 

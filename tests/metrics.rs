@@ -222,47 +222,16 @@ async fn the_receiver_counts_callbacks_by_outcome_and_reason() {
         );
     let event =
         |id: &str| format!(r#"{{"app_id":"a","project_id":"p","message":{{"id":"{id}"}}}}"#);
-    let send = |request| app.clone().oneshot(request);
-    assert_eq!(
-        send(signed_request("/", "s", event("M1")))
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        send(signed_request("/", "s", event("M1")))
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        send(signed_request("/", "s", event("fail")))
-            .await
-            .unwrap()
-            .status(),
-        500
-    );
-    assert_eq!(
-        send(signed_request("/", "x", event("M2")))
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    let large = event(&"x".repeat(600));
-    assert_eq!(
-        send(signed_request("/", "s", large))
-            .await
-            .unwrap()
-            .status(),
-        413
-    );
-    assert_eq!(
-        send(signed_request("/", "s", "{}")).await.unwrap().status(),
-        400
-    );
+    let status = async |secret: &str, body: String| {
+        let request = signed_request("/", secret, body);
+        app.clone().oneshot(request).await.unwrap().status()
+    };
+    assert_eq!(status("s", event("M1")).await, 200);
+    assert_eq!(status("s", event("M1")).await, 200);
+    assert_eq!(status("s", event("fail")).await, 500);
+    assert_eq!(status("x", event("M2")).await, 401);
+    assert_eq!(status("s", event(&"x".repeat(600))).await, 413);
+    assert_eq!(status("s", "{}".to_owned()).await, 400);
 
     let recorded = Recorded::take();
     let outcome = |o: &str| recorded.get(&format!("{}{{outcome={o}}}", names::CALLBACKS_TOTAL));

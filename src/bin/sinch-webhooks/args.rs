@@ -1,4 +1,6 @@
-//! The command line (clap).
+//! The command line (clap). No argument type derives `Debug`: they hold
+//! secrets (`--secret`, a password in `--redis` or a target URL), so nothing
+//! can print them by accident.
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -17,7 +19,7 @@ not safe to act on: nothing was changed), 2 invalid input (nothing was sent).";
 /// Manage Sinch Conversation API webhooks ("event destinations"): create,
 /// list, get, update, delete, and make sure an app's webhooks are as
 /// described (ensure, sync) from a deploy job.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "sinch-webhooks", version, after_long_help = CONNECTION)]
 pub struct Cli {
     #[command(subcommand)]
@@ -39,7 +41,7 @@ pub enum Output {
     Json,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum Command {
     /// Create a webhook.
     #[command(after_help = "Example:
@@ -186,7 +188,7 @@ the receiver answered. Exit 1 when any answer is not 2xx.")]
 }
 
 /// The trigger flags.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct Trigger {
     /// The trigger, e.g. MESSAGE_INBOUND.
     pub trigger: String,
@@ -218,7 +220,7 @@ pub struct Trigger {
 }
 
 /// The verify flags.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct Verify {
     /// A secret the webhook may sign with (repeatable: while rotating).
     #[arg(long = "secret", value_name = "S", required = true)]
@@ -235,7 +237,7 @@ pub struct Verify {
 }
 
 /// The work flags.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct Work {
     /// The Redis holding the inbox (`redis://host:port`).
     #[arg(long, value_name = "URL")]
@@ -270,7 +272,7 @@ pub struct Work {
 }
 
 /// The inbox subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum InboxCommand {
     /// Length, pending per worker (with idle time), retries waiting, dead
     /// letters, the oldest unhandled event's age.
@@ -323,7 +325,7 @@ pub enum InboxCommand {
 }
 
 /// The listen flags.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct Listen {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8788")]
@@ -364,7 +366,7 @@ pub struct Listen {
 }
 
 /// The create flags (also ensure's).
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct Create {
     /// The Conversation app.
     #[arg(long)]
@@ -386,7 +388,7 @@ pub struct Create {
     pub dry_run: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct Update {
     /// The webhook.
     #[arg(long)]
@@ -411,7 +413,7 @@ pub struct Update {
     pub dry_run: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct Sync {
     /// The desired state (TOML).
     #[arg(long)]
@@ -444,3 +446,40 @@ pub struct Sync {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 }
+
+/// `Probe::<T>::DEBUG` is `true` when `T: Debug` (the inherent const wins),
+/// `false` otherwise (only the trait's applies).
+struct Probe<T>(std::marker::PhantomData<T>);
+
+trait NotDebug {
+    const DEBUG: bool = false;
+}
+
+impl<T> NotDebug for Probe<T> {}
+
+impl<T: std::fmt::Debug> Probe<T> {
+    const DEBUG: bool = true;
+}
+
+// Checked when the command is built: an argument type that derives `Debug`
+// could print its secrets.
+const _: () = {
+    assert!(Probe::<String>::DEBUG, "the probe tells");
+    assert!(!Probe::<Cli>::DEBUG, "Cli must not derive Debug");
+    assert!(!Probe::<Command>::DEBUG, "Command must not derive Debug");
+    assert!(!Probe::<Create>::DEBUG, "Create must not derive Debug");
+    assert!(!Probe::<Update>::DEBUG, "Update must not derive Debug");
+    assert!(!Probe::<Sync>::DEBUG, "Sync must not derive Debug");
+    assert!(!Probe::<Listen>::DEBUG, "Listen must not derive Debug");
+    assert!(!Probe::<Work>::DEBUG, "Work must not derive Debug");
+    assert!(!Probe::<Verify>::DEBUG, "Verify must not derive Debug");
+    assert!(!Probe::<Trigger>::DEBUG, "Trigger must not derive Debug");
+    assert!(
+        !Probe::<InboxCommand>::DEBUG,
+        "InboxCommand must not derive Debug"
+    );
+    assert!(
+        !Probe::<crate::stand_in::StandIn>::DEBUG,
+        "StandIn must not derive Debug"
+    );
+};

@@ -81,7 +81,8 @@ Deliveries (of events posted to the admin route):
 /// The stand-in's flags (`sinch-webhooks stand-in`, `sinch-mock`). A
 /// flag's value is the next argument whatever it looks like (`-3` is a
 /// value, refused by its type, not a flag), as `sinch-mock` always read it.
-#[derive(Debug, Args)]
+/// No `Debug`: it holds the key secret.
+#[derive(Args)]
 pub struct StandIn {
     /// Listen address.
     #[arg(long, default_value = "127.0.0.1:8787", allow_hyphen_values = true)]
