@@ -58,10 +58,7 @@ async fn rates(http: &reqwest::Client, receiver: Receiver) -> serde_json::Value 
 fn main() {
     let runtime = support::runtime();
     runtime.block_on(async {
-        // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
-        // ring is kept for its build cost (no cmake).
-        #[allow(deprecated)]
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        support::install_crypto_provider();
         let http = reqwest::Client::new();
         let verify_only = rates(&http, Receiver::new([SECRET])).await;
         let memory = rates(

@@ -61,8 +61,7 @@ fn main() {
                 return;
             }
         };
-        #[allow(deprecated)] // ring's provider, as the crate uses it
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        support::install_crypto_provider();
         let http = reqwest::Client::new();
 
         // 1. The endpoint next to the verify-only receiver.

@@ -104,10 +104,7 @@ fn main() {
                 .with_state(receiver),
         )
         .await;
-        // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
-        // ring is kept for its build cost (no cmake).
-        #[allow(deprecated)]
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        support::install_crypto_provider();
         let http = reqwest::Client::new();
         let sender = |url: String| support::CallbackSender::new(&http, url, SECRET);
         let variants = [

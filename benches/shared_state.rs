@@ -35,10 +35,7 @@ const ROLE: &str = "SINCH_BENCH_ROLE";
 const SECRET: &str = "bench-secret";
 
 fn main() {
-    // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
-    // ring is kept for its build cost (no cmake).
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    support::install_crypto_provider();
     match std::env::var(ROLE).as_deref() {
         Ok("worker") => support::runtime().block_on(worker()),
         Ok("receiver") => support::runtime().block_on(receiver()),

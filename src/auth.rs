@@ -405,10 +405,7 @@ mod tests {
     use super::*;
 
     fn source_with(header: &'static str, generation: u64) -> Arc<TokenSource> {
-        // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
-        // ring is kept for its build cost (no cmake).
-        #[allow(deprecated)]
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::transport::install_crypto_provider();
         let source = TokenSource::new(
             reqwest::Client::new(),
             "http://127.0.0.1:9",

@@ -429,10 +429,7 @@ impl ClientBuilder {
                 // reqwest is built without a default crypto provider (to avoid
                 // aws-lc's C/cmake build); install ring unless the application
                 // already chose one.
-                // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
-                // ring is kept for its build cost (no cmake).
-                #[allow(deprecated)]
-                let _ = rustls::crypto::ring::default_provider().install_default();
+                crate::transport::install_crypto_provider();
                 reqwest::Client::builder()
                     // Sinch's API does not redirect. Following one would
                     // re-send the body (secrets included) to another host,

@@ -314,6 +314,16 @@ fn decode_error<T: serde::de::DeserializeOwned>(status: u16, body: &[u8]) -> Err
     Error::Decode(error)
 }
 
+/// Installs ring as rustls' process-wide crypto provider, unless one is
+/// installed already: reqwest is built without a default (aws-lc would need
+/// cmake). The one place the crate's code does this.
+pub(crate) fn install_crypto_provider() {
+    // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
+    // ring is kept for its build cost (no cmake).
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

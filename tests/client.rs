@@ -54,10 +54,7 @@ async fn wire_format_with_basic_auth() {
 #[tokio::test]
 async fn a_callers_http_client_is_used_as_configured() {
     let (server, url) = serve().await;
-    // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
-    // ring is kept for its build cost (no cmake).
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    common::tls::install_crypto_provider();
     let http = reqwest::Client::builder()
         .user_agent("my-platform/2.0")
         .build()

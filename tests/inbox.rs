@@ -8,6 +8,8 @@
 mod listen;
 #[path = "common/redis_server.rs"]
 mod redis_server;
+#[path = "common/tls.rs"]
+mod tls;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -60,6 +62,26 @@ where
         }
     };
     worker.run(handler, stop).await;
+}
+
+/// Runs `worker` until it has handled one event (successfully); the
+/// attempts that event had before.
+async fn attempts_of_the_first_event(worker: &Worker) -> Vec<u32> {
+    let attempts: Arc<Mutex<Vec<u32>>> = Arc::default();
+    let (seen, probe) = (attempts.clone(), attempts.clone());
+    work_until(
+        worker,
+        move |event| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(event.attempts);
+                Ok(())
+            }
+        },
+        move || !probe.lock().unwrap().is_empty(),
+    )
+    .await;
+    attempts.lock().unwrap().clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,22 +206,8 @@ async fn an_event_is_appended_once_and_handled_retried_dead_lettered_and_replaye
     );
     let stats = inbox.stats().await.unwrap();
     assert_eq!((stats.dead_letters, stats.length), (0, 1), "{stats:?}");
-    let handled: Arc<Mutex<Vec<u32>>> = Arc::default();
-    let (seen, probe) = (handled.clone(), handled.clone());
-    work_until(
-        &worker,
-        move |event| {
-            let seen = seen.clone();
-            async move {
-                seen.lock().unwrap().push(event.attempts);
-                Ok(())
-            }
-        },
-        move || !probe.lock().unwrap().is_empty(),
-    )
-    .await;
+    let handled = attempts_of_the_first_event(&worker).await;
     let (stats, dead) = (inbox.stats().await, inbox.dead_letters(5).await);
-    let handled = handled.lock().unwrap().clone();
     assert_eq!(handled, [0], "attempts reset; {stats:?} {dead:?}");
 }
 
@@ -245,27 +253,10 @@ async fn an_entry_a_dead_worker_left_is_reclaimed_and_counts_as_an_attempt() {
         .await
         .unwrap()
         .visibility_timeout(Duration::from_secs(1));
-    let attempts: Arc<Mutex<Vec<u32>>> = Arc::default();
-    let (seen, probe) = (attempts.clone(), attempts.clone());
     let started = Instant::now();
-    work_until(
-        &worker,
-        move |event| {
-            let seen = seen.clone();
-            async move {
-                seen.lock().unwrap().push(event.attempts);
-                Ok(())
-            }
-        },
-        move || !probe.lock().unwrap().is_empty(),
-    )
-    .await;
+    let attempts = attempts_of_the_first_event(&worker).await;
     assert!(started.elapsed() >= Duration::from_millis(900));
-    assert_eq!(
-        *attempts.lock().unwrap(),
-        [1],
-        "the dead worker's try counts"
-    );
+    assert_eq!(attempts, [1], "the dead worker's try counts");
     let stats = inbox.stats().await.unwrap();
     assert_eq!((stats.length, stats.pending.len()), (0, 0));
 }
@@ -379,8 +370,7 @@ async fn the_commands_append_work_watch_and_replay() {
         "--inbox",
         &name,
     ]);
-    #[allow(deprecated)] // ring's provider, as the crate uses it
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    tls::install_crypto_provider();
     let http = reqwest::Client::new();
     let post = |text: &str, id: &str| {
         let body = body(id, text);

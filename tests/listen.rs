@@ -5,6 +5,8 @@
 
 #[path = "common/listen.rs"]
 mod listen;
+#[path = "common/tls.rs"]
+mod tls;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -25,10 +27,7 @@ fn body(id: &str, text: &str) -> String {
 /// `Retry-After`.
 async fn post(url: &str, secret: &str, body: &str) -> (u16, Option<String>) {
     let headers = Signer::new(secret).sign(body.as_bytes()).to_header_map();
-    // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
-    // ring is kept for its build cost (no cmake).
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    tls::install_crypto_provider();
     let answer = reqwest::Client::new()
         .post(url)
         .headers(headers)

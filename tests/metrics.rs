@@ -301,6 +301,54 @@ async fn the_stand_in_counts_its_deliveries() {
     );
 }
 
+/// A worker refreshes its inbox's gauges by itself (when it starts, then
+/// every 5 s), with nobody calling `record_metrics`.
+#[tokio::test]
+async fn a_worker_reports_its_inbox_gauges_by_itself() {
+    use sinch_conversation::inbox::{Inbox, InboxEndpoint, Worker};
+    let (url, _own) = match redis_server::url() {
+        Ok(found) => found,
+        Err(why) => {
+            assert!(std::env::var("CI").is_err(), "must run in CI: {why}");
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let _turn = TURN.lock().await;
+    let name = format!(
+        "metrics-refresh-{}-{}",
+        std::process::id(),
+        fastrand::u32(..)
+    );
+    let inbox = Inbox::connect(&url, name.as_str()).await.unwrap();
+    let endpoint = InboxEndpoint::new(inbox, Receiver::new(["s"]));
+    for id in ["G1", "G2"] {
+        let body = format!(r#"{{"app_id":"a","project_id":"p","message":{{"id":"{id}"}}}}"#);
+        let headers = Signer::new("s").sign(body.as_bytes()).to_header_map();
+        endpoint.receive(&headers, body.as_bytes()).await.unwrap();
+    }
+    Recorded::take();
+    // Each handler holds its entry (still in the stream) for a second; the
+    // run stops reading after 300 ms and ends when they finish, before the
+    // next refresh: the gauge is the one read at the start.
+    let worker = Worker::connect(&url, name.as_str()).await.unwrap();
+    worker
+        .run(
+            |_| async {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Ok::<(), String>(())
+            },
+            tokio::time::sleep(Duration::from_millis(300)),
+        )
+        .await;
+    let recorded = Recorded::take();
+    assert_eq!(
+        recorded.get(&format!("{}{{inbox={name}}}", names::INBOX_DEPTH)),
+        2.0,
+        "{recorded:#?}"
+    );
+}
+
 #[tokio::test]
 async fn the_inbox_counts_appends_and_attempts_and_reports_its_gauges() {
     use sinch_conversation::inbox::{Backoff, Inbox, InboxEndpoint, Worker};
@@ -402,10 +450,7 @@ fn listen_serves_its_metrics_in_prometheus_text_format() {
         .enable_all()
         .build()
         .unwrap();
-    // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
-    // ring is kept for its build cost (no cmake).
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    common::tls::install_crypto_provider();
     let text = runtime.block_on(async {
         let http = reqwest::Client::new();
         let body = r#"{"app_id":"a","project_id":"p","message":{"id":"L1"}}"#;
@@ -462,10 +507,7 @@ fn work_serves_the_inbox_metrics() {
             return;
         }
     };
-    // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
-    // ring is kept for its build cost (no cmake).
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    common::tls::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -584,10 +584,7 @@ fn list_requests(base_url: &str, n: usize) -> usize {
         .enable_all()
         .build()
         .unwrap();
-    // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
-    // ring is kept for its build cost (no cmake).
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    common::tls::install_crypto_provider();
     runtime.block_on(async {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))

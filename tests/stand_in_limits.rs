@@ -185,10 +185,7 @@ fn oversized_fields_keep_resident_memory_within_one_and_a_half_times_the_cap() {
     // Keep reading the request log, so stdout never backs up.
     std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
 
-    // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
-    // ring is kept for its build cost (no cmake).
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    common::tls::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -351,3 +351,13 @@ impl CallbackSender {
         .await
     }
 }
+
+/// Installs ring as rustls' process-wide crypto provider, unless one is
+/// installed already: reqwest is built without a default (aws-lc would need
+/// cmake). For the benchmarks' own reqwest clients.
+pub fn install_crypto_provider() {
+    // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
+    // ring is kept for its build cost (no cmake).
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

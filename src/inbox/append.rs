@@ -147,7 +147,7 @@ impl InboxEndpoint {
                 Ok(Appended::Duplicate { .. }) => {
                     ::metrics::counter!(CALLBACKS_TOTAL, "outcome" => "duplicate").increment(1);
                 }
-                Err(rejection) => crate::receive::observe(&Err(rejection.clone())),
+                Err(rejection) => crate::receive::observe_rejection(rejection),
             }
         }
     }

@@ -405,10 +405,7 @@ impl MockServerBuilder {
         let listener = tokio::net::TcpListener::bind(self.addr).await?;
         let addr = listener.local_addr()?;
         // Deliveries may go to https targets; see ClientBuilder::build.
-        // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
-        // ring is kept for its build cost (no cmake).
-        #[allow(deprecated)]
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::transport::install_crypto_provider();
         let http = reqwest::Client::builder()
             // No redirects: a loopback target must not forward a signed
             // event to another host. A 3xx is the delivery's outcome.

@@ -688,7 +688,7 @@ pub(crate) fn observe(_result: &Result<SinchCallback, CallbackRejection>) {
 /// The rare path: labels chosen at run time.
 #[cfg(feature = "metrics")]
 #[cold]
-fn observe_rejection(rejection: &CallbackRejection) {
+pub(crate) fn observe_rejection(rejection: &CallbackRejection) {
     let (outcome, reason) = rejection.metric_labels();
     ::metrics::counter!(crate::metrics::CALLBACKS_TOTAL, "outcome" => outcome).increment(1);
     if let Some(reason) = reason {
@@ -718,5 +718,58 @@ fn observe_handler(slot: &ClaimSlot, success: bool, started: std::time::Instant)
             "outcome" => "released"
         )
         .record(elapsed);
+    }
+}
+
+#[cfg(all(test, feature = "metrics"))]
+mod tests {
+    use super::*;
+
+    /// Every rejection counts under a documented outcome and reason.
+    #[test]
+    fn every_rejection_has_a_documented_metric_label() {
+        let docs = include_str!("../metrics.rs");
+        let key = || ("t".to_owned(), "k".to_owned());
+        let rejections = [
+            CallbackRejection::Unauthorized(VerifyError::MissingHeader("x")),
+            CallbackRejection::Unauthorized(VerifyError::MalformedTimestamp),
+            CallbackRejection::Unauthorized(VerifyError::OutsideWindow {
+                skew: Duration::ZERO,
+                future: false,
+                tolerance: Duration::ZERO,
+            }),
+            CallbackRejection::Unauthorized(VerifyError::UnsupportedAlgorithm("x".into())),
+            CallbackRejection::Unauthorized(VerifyError::SignatureMismatch),
+            CallbackRejection::Unauthorized(VerifyError::ReplayedNonce),
+            CallbackRejection::Unauthorized(VerifyError::EmptySecret),
+            CallbackRejection::BadBearer,
+            CallbackRejection::NotAnEvent(crate::events::parse(b"{}").unwrap_err()),
+            CallbackRejection::TooLarge { limit: 1 },
+            CallbackRejection::BodyUnreadable("x".into()),
+            CallbackRejection::BodyTimeout {
+                after: Duration::ZERO,
+            },
+            CallbackRejection::StoreUnavailable(DedupError::new("x")),
+            CallbackRejection::NoReceiver,
+            CallbackRejection::AlreadyHandled {
+                trigger: key().0,
+                key: key().1,
+            },
+            CallbackRejection::InProgress {
+                trigger: key().0,
+                key: key().1,
+                retry_after: Duration::ZERO,
+            },
+        ];
+        let mut reasons = std::collections::HashSet::new();
+        for rejection in &rejections {
+            let (outcome, reason) = rejection.metric_labels();
+            assert!(docs.contains(&format!("`{outcome}`")), "{outcome}");
+            if let Some(reason) = reason {
+                assert!(docs.contains(&format!("`{reason}`")), "{reason}");
+                assert!(reasons.insert(reason), "{reason} twice");
+            }
+        }
+        assert_eq!(reasons.len(), 12);
     }
 }

@@ -1,6 +1,8 @@
 //! A scripted HTTP server on loopback for the client tests.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

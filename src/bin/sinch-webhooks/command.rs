@@ -101,3 +101,13 @@ fn die_with_parent(command: &mut tokio::process::Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_: &mut tokio::process::Command) {}
+
+/// Installs ring as rustls' process-wide crypto provider, unless one is
+/// installed already: reqwest is built without a default (aws-lc would need
+/// cmake). The one place the command does this.
+pub fn install_crypto_provider() {
+    // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
+    // ring is kept for its build cost (no cmake).
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

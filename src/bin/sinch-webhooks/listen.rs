@@ -68,10 +68,7 @@ pub async fn run(flags: &Listen, output: Output) -> ExitCode {
         (None, Some(url)) => match reqwest::Url::parse(url) {
             Ok(url) if matches!(url.scheme(), "http" | "https") => {
                 // reqwest is built without a default TLS provider.
-                // Deprecated from rustls 0.23.48 (no post-quantum key exchange in ring);
-                // ring is kept for its build cost (no cmake).
-                #[allow(deprecated)]
-                let _ = rustls::crypto::ring::default_provider().install_default();
+                crate::command::install_crypto_provider();
                 let http = match reqwest::Client::builder().build() {
                     Ok(http) => http,
                     Err(e) => return invalid(format!("--forward-to: {e}")),

@@ -166,8 +166,7 @@ pub async fn run(flags: &Trigger, output: Output) -> ExitCode {
             Err(why) => return invalid(why),
         }
     }
-    #[allow(deprecated)] // ring's provider, as the crate uses it
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::command::install_crypto_provider();
     let http = reqwest::Client::new();
     let signer = Signer::new(flags.secret.as_str());
     let mut failed = false;
