@@ -72,6 +72,27 @@ fn series(key: &CompositeKey) -> String {
     format!("{kind}{}{{{}}}", key.key().name(), labels.join(","))
 }
 
+/// The Redis to use, or `None` (skipped, with why) outside CI.
+fn redis() -> Option<(String, Option<redis_server::RedisServer>)> {
+    match redis_server::url() {
+        Ok(found) => Some(found),
+        Err(why) => {
+            assert!(std::env::var("CI").is_err(), "must run in CI: {why}");
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}
+
+/// Appends a MESSAGE_INBOUND event per id, signed with `s`.
+async fn append(endpoint: &sinch_conversation::inbox::InboxEndpoint, ids: &[&str]) {
+    for id in ids {
+        let body = format!(r#"{{"app_id":"a","project_id":"p","message":{{"id":"{id}"}}}}"#);
+        let headers = Signer::new("s").sign(body.as_bytes()).to_header_map();
+        endpoint.receive(&headers, body.as_bytes()).await.unwrap();
+    }
+}
+
 /// Every name is Prometheus-shaped and says its unit.
 #[test]
 fn names_follow_prometheus_conventions() {
@@ -306,14 +327,7 @@ async fn the_stand_in_counts_its_deliveries() {
 #[tokio::test]
 async fn a_worker_reports_its_inbox_gauges_by_itself() {
     use sinch_conversation::inbox::{Inbox, InboxEndpoint, Worker};
-    let (url, _own) = match redis_server::url() {
-        Ok(found) => found,
-        Err(why) => {
-            assert!(std::env::var("CI").is_err(), "must run in CI: {why}");
-            eprintln!("skipped: {why}");
-            return;
-        }
-    };
+    let Some((url, _own)) = redis() else { return };
     let _turn = TURN.lock().await;
     let name = format!(
         "metrics-refresh-{}-{}",
@@ -322,11 +336,7 @@ async fn a_worker_reports_its_inbox_gauges_by_itself() {
     );
     let inbox = Inbox::connect(&url, name.as_str()).await.unwrap();
     let endpoint = InboxEndpoint::new(inbox, Receiver::new(["s"]));
-    for id in ["G1", "G2"] {
-        let body = format!(r#"{{"app_id":"a","project_id":"p","message":{{"id":"{id}"}}}}"#);
-        let headers = Signer::new("s").sign(body.as_bytes()).to_header_map();
-        endpoint.receive(&headers, body.as_bytes()).await.unwrap();
-    }
+    append(&endpoint, &["G1", "G2"]).await;
     Recorded::take();
     // Each handler holds its entry (still in the stream) for a second; the
     // run stops reading after 300 ms and ends when they finish, before the
@@ -352,24 +362,13 @@ async fn a_worker_reports_its_inbox_gauges_by_itself() {
 #[tokio::test]
 async fn the_inbox_counts_appends_and_attempts_and_reports_its_gauges() {
     use sinch_conversation::inbox::{Backoff, Inbox, InboxEndpoint, Worker};
-    let (url, _own) = match redis_server::url() {
-        Ok(found) => found,
-        Err(why) => {
-            assert!(std::env::var("CI").is_err(), "must run in CI: {why}");
-            eprintln!("skipped: {why}");
-            return;
-        }
-    };
+    let Some((url, _own)) = redis() else { return };
     let _turn = TURN.lock().await;
     Recorded::take();
     let name = format!("metrics-{}-{}", std::process::id(), fastrand::u32(..));
     let inbox = Inbox::connect(&url, name.as_str()).await.unwrap();
     let endpoint = InboxEndpoint::new(inbox.clone(), Receiver::new(["s"]));
-    for id in ["E1", "E2", "E1", "fail"] {
-        let body = format!(r#"{{"app_id":"a","project_id":"p","message":{{"id":"{id}"}}}}"#);
-        let headers = Signer::new("s").sign(body.as_bytes()).to_header_map();
-        endpoint.receive(&headers, body.as_bytes()).await.unwrap();
-    }
+    append(&endpoint, &["E1", "E2", "E1", "fail"]).await;
     inbox.record_metrics().await.unwrap();
     let recorded = Recorded::take();
     let labelled = |metric: &str| recorded.get(&format!("{metric}{{inbox={name}}}"));
@@ -499,14 +498,7 @@ fn listen_serves_its_metrics_in_prometheus_text_format() {
 #[test]
 fn work_serves_the_inbox_metrics() {
     use sinch_conversation::inbox::{Inbox, InboxEndpoint};
-    let (url, _own) = match redis_server::url() {
-        Ok(found) => found,
-        Err(why) => {
-            assert!(std::env::var("CI").is_err(), "must run in CI: {why}");
-            eprintln!("skipped: {why}");
-            return;
-        }
-    };
+    let Some((url, _own)) = redis() else { return };
     common::tls::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -516,11 +508,7 @@ fn work_serves_the_inbox_metrics() {
     runtime.block_on(async {
         let inbox = Inbox::connect(&url, name.as_str()).await.unwrap();
         let endpoint = InboxEndpoint::new(inbox, Receiver::new(["s"]));
-        for id in ["W1", "W2"] {
-            let body = format!(r#"{{"app_id":"a","project_id":"p","message":{{"id":"{id}"}}}}"#);
-            let headers = Signer::new("s").sign(body.as_bytes()).to_header_map();
-            endpoint.receive(&headers, body.as_bytes()).await.unwrap();
-        }
+        append(&endpoint, &["W1", "W2"]).await;
     });
     let metrics_addr = format!("127.0.0.1:{}", listen::free_port());
     let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_sinch-webhooks"))
